@@ -1,0 +1,41 @@
+# Every target is one line; CI runs the same targets (.ci/run -> make test).
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen --no-sync
+export UV_PYTHON_DOWNLOADS := never
+export EXPO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install up test lint typecheck unit integration e2e bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON) && touch $@
+
+install: .venv/.installed
+
+up: install
+	$(RUN) expo up
+
+lint: install
+	$(RUN) ruff check . && $(RUN) ruff format --check . && $(RUN) mypy .
+
+test: lint
+	$(RUN) pytest
+
+unit: install
+	$(RUN) pytest tests/unit
+
+integration: install
+	$(RUN) pytest tests/integration
+
+e2e: install
+	$(RUN) pytest tests/e2e
+
+bench: install
+	$(RUN) python -m bench
+
+clean:
+	rm -rf .venv .tools var .mypy_cache .pytest_cache .ruff_cache .hypothesis
