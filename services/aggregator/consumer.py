@@ -1,0 +1,268 @@
+"""Reads the session streams with a consumer group and folds each batch exactly once.
+
+For each batch: ONE SQL transaction (event store insert skipping known event ids, then the
+projection deltas of the new events only), commit, and only then XACK. A crash anywhere in
+that sequence loses nothing (unacked entries are re-read) and doubles nothing (the event
+store already holds what was committed).
+"""
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from services.aggregator.projection import Entry, lock_session, project, store_new
+from shared import metrics
+from shared.stream import (
+    GROUP,
+    UndecodableEntryError,
+    dead_letter_key,
+    from_fields,
+    session_of,
+    stream_key,
+)
+from shared.tables import ExpoSession
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_SQL = (OperationalError, InterfaceError)
+RawEntry = tuple[bytes, dict[bytes, bytes]]
+REFRESH_SECONDS = 2.0
+CLAIM_SECONDS = 5.0
+TRIM_SECONDS = 10.0
+
+
+@dataclass
+class ConsumerConfig:
+    name: str = "aggregator-1"
+    batch_size: int = 1000
+    block_ms: int = 500
+    claim_idle_ms: int = 30_000
+    max_deliveries: int = 5
+
+
+@dataclass
+class _Clock:
+    refreshed: float = 0.0
+    claimed: float = 0.0
+    trimmed: float = 0.0
+
+
+@dataclass
+class Consumer:
+    redis: Redis
+    engine: Engine
+    config: ConsumerConfig = field(default_factory=ConsumerConfig)
+    streams: list[str] = field(default_factory=list)
+    failures: Counter[bytes] = field(default_factory=Counter)
+    clock: _Clock = field(default_factory=_Clock)
+    now: Callable[[], float] = time.monotonic
+
+    def run(self, stop: threading.Event) -> None:
+        """Fold until `stop` is set; backs off (bounded) while Redis or SQL is away."""
+        backoff = 0.1
+        self.refresh()
+        self.read_own_pending()
+        while not stop.is_set():
+            try:
+                self.step()
+                backoff = 0.1
+            except (RedisError, *TRANSIENT_SQL) as error:
+                logger.warning("fold paused, retrying in %.1fs: %s", backoff, error)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def step(self) -> int:
+        """One round: refresh the stream list, reclaim stale entries, read and fold."""
+        now = self.now()
+        if now - self.clock.refreshed >= REFRESH_SECONDS:
+            self.refresh()
+        if now - self.clock.claimed >= CLAIM_SECONDS:
+            self.clock.claimed = now
+            self.claim_stale()
+        if now - self.clock.trimmed >= TRIM_SECONDS:
+            self.clock.trimmed = now
+            self.trim()
+        if not self.streams:
+            time.sleep(self.config.block_ms / 1000)
+            return 0
+        return self._read(dict.fromkeys(self.streams, ">"), block=self.config.block_ms)
+
+    def drain(self) -> int:
+        """Fold everything currently in the streams (used by tests and rebuild checks)."""
+        self.refresh()
+        total = self.read_own_pending()
+        while handled := self._read(dict.fromkeys(self.streams, ">"), block=None):
+            total += handled
+        return total
+
+    def refresh(self) -> None:
+        """Follow every session: a consumer group per stream, created at id 0 so nothing
+        appended before the group existed is missed."""
+        self.clock.refreshed = self.now()
+        with self.engine.connect() as conn:
+            sessions = conn.execute(select(ExpoSession.id)).scalars().all()  # type: ignore[call-overload]
+        keys = [stream_key(s) for s in sorted(sessions)]
+        for key in set(keys) - set(self.streams):
+            try:
+                self.redis.xgroup_create(key, GROUP, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+        self.streams = keys
+
+    def read_own_pending(self) -> int:
+        """Entries this consumer read before a crash and never acked: fold them first."""
+        total = 0
+        for key in self.streams:
+            while handled := self._read({key: "0"}, block=None, own=True):
+                total += handled
+        return total
+
+    def claim_stale(self) -> None:
+        """Take over entries a dead consumer left pending (XAUTOCLAIM)."""
+        for key in self.streams:
+            cursor = "0-0"
+            while True:
+                cursor, entries, *_ = self.redis.xautoclaim(
+                    key, GROUP, self.config.name, self.config.claim_idle_ms, cursor, count=500
+                )
+                if entries:
+                    self._fold_stream(key, self._count_attempts(key, entries))
+                if cursor in (b"0-0", "0-0"):
+                    break
+
+    def trim(self) -> None:
+        """Drop entries below the lowest one not yet durable in SQL and acked."""
+        for key in self.streams:
+            groups = self.redis.xinfo_groups(key)
+            group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+            if group is None:
+                continue
+            metrics.PENDING.set(group["pending"])
+            metrics.LAG.set(group.get("lag") or 0)
+            summary = self.redis.xpending(key, GROUP)
+            floor = summary["min"] if summary["pending"] else _next_id(group["last-delivered-id"])
+            self.redis.xtrim(key, minid=floor, approximate=True)
+
+    def _read(self, streams: dict[str, str], block: int | None, own: bool = False) -> int:
+        reply = self.redis.xreadgroup(
+            GROUP,
+            self.config.name,
+            streams,
+            count=self.config.batch_size,
+            block=block,  # type: ignore[arg-type]
+        )
+        handled = 0
+        for key, entries in reply or []:
+            key_str = key.decode() if isinstance(key, bytes) else key
+            if own:
+                entries = [(entry_id, f) for entry_id, f in entries if f]
+            handled += len(entries)
+            self._fold_stream(key_str, entries)
+        return handled
+
+    def _count_attempts(self, key: str, entries: list[RawEntry]) -> list[RawEntry]:
+        """Reclaimed entries that were delivered too often go to the dead letters."""
+        keep = []
+        details = self.redis.xpending_range(
+            key, GROUP, min=entries[0][0], max=entries[-1][0], count=len(entries)
+        )
+        delivered = {d["message_id"]: d["times_delivered"] for d in details}
+        for entry_id, fields in entries:
+            if not fields:
+                self.redis.xack(key, GROUP, entry_id)  # trimmed or deleted meanwhile
+            elif delivered.get(entry_id, 0) > self.config.max_deliveries:
+                self._dead_letter(key, entry_id, fields, "fold_failed_repeatedly")
+            else:
+                keep.append((entry_id, fields))
+        return keep
+
+    def _fold_stream(self, key: str, entries: list[RawEntry]) -> None:
+        session_id = session_of(key)
+        batch: list[Entry] = []
+        for entry_id, fields in entries:
+            try:
+                event = from_fields(fields)
+            except UndecodableEntryError as error:
+                self._dead_letter(key, entry_id, fields, f"undecodable: {error}")
+                continue
+            if event.session_id != session_id:
+                self._dead_letter(key, entry_id, fields, "wrong_stream")
+                continue
+            batch.append(Entry(entry_id.decode(), event))
+        if batch:
+            self._fold(key, session_id, batch)
+
+    def _fold(self, key: str, session_id: str, batch: list[Entry]) -> None:
+        started = time.perf_counter()
+        try:
+            with self.engine.begin() as conn:
+                lock_session(conn, session_id)
+                new = store_new(conn, batch)
+                conflicts = project(conn, session_id, new)
+        except TRANSIENT_SQL:
+            raise  # SQL is away: nothing committed, nothing acked; run() backs off
+        except Exception:
+            logger.exception("fold of %d entries of session %s failed", len(batch), session_id)
+            self._fold_one_by_one(key, session_id, batch)
+            return
+        self.redis.xack(key, GROUP, *[e.position for e in batch])
+        metrics.FOLD_SECONDS.observe(time.perf_counter() - started)
+        metrics.DUPLICATES.inc(len(batch) - len(new))
+        for event in new:
+            metrics.FOLDED.labels(event.type).inc()
+        if new:
+            newest = max(e.recorded_at for e in new)
+            metrics.LAG_SECONDS.set(max(0.0, time.time() - newest.timestamp()))
+        for conflict in conflicts:
+            metrics.CONFLICTS.inc()
+            logger.warning(
+                "deal conflict in session %s: deal %s counted from event %s, event %s differs",
+                conflict.session_id,
+                conflict.deal_id,
+                conflict.counted_event_id,
+                conflict.ignored_event_id,
+            )
+        logger.debug("session %s: folded %d new of %d entries", session_id, len(new), len(batch))
+
+    def _fold_one_by_one(self, key: str, session_id: str, batch: list[Entry]) -> None:
+        """Isolate a poison entry: fold each alone; one that keeps failing is dead-lettered."""
+        if len(batch) > 1:
+            for entry in batch:
+                self._fold(key, session_id, [entry])
+            return
+        position = batch[0].position.encode()
+        self.failures[position] += 1
+        if self.failures[position] >= self.config.max_deliveries:
+            del self.failures[position]
+            fields = {b"event": b""}
+            entries = self.redis.xrange(key, position, position)
+            if entries:
+                fields = entries[0][1]
+            self._dead_letter(key, position, fields, "fold_failed_repeatedly")
+
+    def _dead_letter(self, key: str, entry_id: bytes, fields: dict[bytes, bytes], why: str) -> None:
+        """Move an entry to its session's dead-letter stream and ack it, atomically."""
+        session_id = session_of(key)
+        reason = why.split(":", 1)[0]
+        logger.error("dead-lettering entry %s of session %s: %s", entry_id, session_id, why)
+        letter = {**fields, b"dl_reason": why.encode(), b"dl_entry_id": entry_id}
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(dead_letter_key(session_id), letter)  # type: ignore[arg-type]
+            pipe.xack(key, GROUP, entry_id)
+            pipe.execute()
+        metrics.DEAD_LETTERS.labels(reason).inc()
+
+
+def _next_id(entry_id: bytes | str) -> str:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return f"{ms}-{int(seq or 0) + 1}"

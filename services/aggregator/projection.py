@@ -1,0 +1,305 @@
+"""The fold, applied to SQL: store new events, then add their deltas to the projections.
+
+`store_new` and `project` run inside ONE transaction opened by the caller. The session's
+figures row is locked first, so two folds of one session never interleave; the records a
+batch touches are loaded, `shared.fold.apply` runs over them, and what changed is written.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared.events import Category, DealKind, Event, encode_event
+from shared.fold import Attendee, Conflict, Deal, Exhibitor, Keys, Signing, State, Totals, apply
+from shared.fold import keys_of as fold_keys
+from shared.tables import (
+    PROJECTION_TABLES,
+    AttendeeRecord,
+    CountryRef,
+    DealRecord,
+    ExhibitorRecord,
+    SessionFigures,
+    StoredEvent,
+)
+
+V = TypeVar("V")
+FEN = Decimal(100)
+FIGURES = SessionFigures.__table__  # type: ignore[attr-defined]
+EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
+ATTENDEES = AttendeeRecord.__table__  # type: ignore[attr-defined]
+DEALS = DealRecord.__table__  # type: ignore[attr-defined]
+EXHIBITORS = ExhibitorRecord.__table__  # type: ignore[attr-defined]
+COUNTRIES = CountryRef.__table__  # type: ignore[attr-defined]
+COUNTER_COLUMNS = (
+    "checkins",
+    *(c.value for c in Category),
+    *(k.value for k in DealKind),
+    "deal_value_fen",
+    "exhibitors",
+    "projects_on_display",
+    "countries",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An event as it came off a stream, with the entry id it came from."""
+
+    position: str
+    event: Event
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def lock_session(conn: Connection, session_id: str) -> None:
+    """Create the session's figures row if needed, and hold its lock until commit."""
+    conn.execute(_insert(conn, FIGURES).values(session_id=session_id).on_conflict_do_nothing())
+    conn.execute(
+        select(FIGURES.c.session_id).where(FIGURES.c.session_id == session_id).with_for_update()
+    )
+
+
+def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
+    """Insert into the event store the events it does not hold yet; returns those."""
+    unique = {str(e.event.event_id): e for e in entries}
+    if not unique:
+        return []
+    rows = [
+        {
+            "event_id": event_id,
+            "session_id": e.event.session_id,
+            "type": e.event.type,
+            "occurred_at": e.event.occurred_at,
+            "recorded_at": e.event.recorded_at,
+            "schema_version": e.event.schema_version,
+            "source": e.event.source,
+            "position": e.position,
+            "payload": encode_event(e.event).decode(),
+        }
+        for event_id, e in unique.items()
+    ]
+    stmt = _insert(conn, EVENTS).values(rows).on_conflict_do_nothing().returning(EVENTS.c.event_id)
+    inserted = set(conn.execute(stmt).scalars())
+    return [unique[event_id].event for event_id in unique if event_id in inserted]
+
+
+def project(conn: Connection, session_id: str, events: Sequence[Event]) -> list[Conflict]:
+    """Fold new events of one session into its projections (the session must be locked)."""
+    if not events:
+        return []
+    keys = fold_keys(events)
+    state = _load(conn, session_id, keys)
+    before = _snapshot(state)
+    conflicts = [c for e in events if (c := apply(state, e)) is not None]
+    _save(conn, session_id, state, before, len(events))
+    return conflicts
+
+
+def reset(conn: Connection, session_ids: Iterable[str]) -> None:
+    """Empty the projections of these sessions (before a rebuild from the event store)."""
+    ids = list(session_ids)
+    for model in PROJECTION_TABLES:
+        table = model.__table__  # type: ignore[attr-defined]
+        if table is not FIGURES:
+            conn.execute(delete(table).where(table.c.session_id.in_(ids)))
+    zeros = dict.fromkeys(COUNTER_COLUMNS, 0)
+    conn.execute(
+        update(FIGURES).where(FIGURES.c.session_id.in_(ids)).values(**zeros, events=0, as_of=None)
+    )
+
+
+# --- loading and saving the partial state --------------------------------------------------
+
+
+def _load(conn: Connection, session_id: str, keys: Keys) -> State:
+    state = State(totals=_load_totals(conn, session_id))
+    for row in conn.execute(
+        select(ATTENDEES).where(
+            ATTENDEES.c.session_id == session_id, ATTENDEES.c.attendee_id.in_(keys.attendees)
+        )
+    ):
+        first = (row.first_occurred_at, UUID(row.first_event_id))
+        state.attendees[row.attendee_id] = Attendee(first, Category(row.category))
+    for row in conn.execute(
+        select(DEALS).where(DEALS.c.session_id == session_id, DEALS.c.deal_id.in_(keys.deals))
+    ):
+        state.deals[row.deal_id] = _deal(row)
+    for row in conn.execute(
+        select(EXHIBITORS).where(
+            EXHIBITORS.c.session_id == session_id,
+            EXHIBITORS.c.exhibitor_id.in_(keys.exhibitors),
+        )
+    ):
+        first = (row.first_occurred_at, UUID(row.first_event_id))
+        state.exhibitors[row.exhibitor_id] = Exhibitor(first, row.projects_on_display, row.country)
+    countries = set(keys.countries) | {x.country for x in state.exhibitors.values()}
+    countries |= {
+        d.signing.counterparty_country
+        for d in state.deals.values()
+        if d.signing and d.signing.counterparty_country
+    }
+    for row in conn.execute(
+        select(COUNTRIES).where(
+            COUNTRIES.c.session_id == session_id, COUNTRIES.c.country.in_(countries)
+        )
+    ):
+        state.country_refs[row.country] = row.refs
+    return state
+
+
+def _load_totals(conn: Connection, session_id: str) -> Totals:
+    row = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
+    return totals_of(row)
+
+
+def totals_of(row: Any) -> Totals:
+    """The fold's totals from a `session_figures` row."""
+    return Totals(
+        checkins=row.checkins,
+        by_category={c: getattr(row, c.value) for c in Category},
+        by_kind={k: getattr(row, k.value) for k in DealKind},
+        deal_value_cny=Decimal(row.deal_value_fen) / FEN,
+        exhibitors=row.exhibitors,
+        projects_on_display=row.projects_on_display,
+        countries=row.countries,
+        as_of=row.as_of,
+    )
+
+
+def _deal(row: Any) -> Deal:
+    signing = None
+    if row.signed_event_id is not None:
+        signing = Signing(
+            first=(row.signed_occurred_at, UUID(row.signed_event_id)),
+            kind=DealKind(row.kind),
+            amount_cny=Decimal(row.amount_fen) / FEN,
+            counterparty_country=row.counterparty_country,
+            content=row.content,
+        )
+    return Deal(signing=signing, voided=row.voided)
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    counters: dict[str, int]
+    attendees: dict[str, Attendee]
+    deals: dict[str, Deal]
+    exhibitors: dict[str, Exhibitor]
+    country_refs: dict[str, int]
+
+
+def _counters(totals: Totals) -> dict[str, int]:
+    counters = {"checkins": totals.checkins, "exhibitors": totals.exhibitors}
+    counters |= {c.value: n for c, n in totals.by_category.items()}
+    counters |= {k.value: n for k, n in totals.by_kind.items()}
+    counters["deal_value_fen"] = int(totals.deal_value_cny * FEN)
+    counters["projects_on_display"] = totals.projects_on_display
+    counters["countries"] = totals.countries
+    return counters
+
+
+def _snapshot(state: State) -> _Snapshot:
+    return _Snapshot(
+        _counters(state.totals),
+        dict(state.attendees),
+        dict(state.deals),
+        dict(state.exhibitors),
+        dict(state.country_refs),
+    )
+
+
+def _changed(after: dict[str, V], before: dict[str, V]) -> dict[str, V]:
+    return {key: value for key, value in after.items() if before.get(key) != value}
+
+
+def _save(conn: Connection, session_id: str, state: State, before: _Snapshot, n: int) -> None:
+    after = _counters(state.totals)
+    deltas = {col: FIGURES.c[col] + (after[col] - before.counters[col]) for col in COUNTER_COLUMNS}
+    conn.execute(
+        update(FIGURES)
+        .where(FIGURES.c.session_id == session_id)
+        .values(**deltas, events=FIGURES.c.events + n, as_of=state.totals.as_of)
+    )
+    attendees = _changed(state.attendees, before.attendees)
+    _upsert(
+        conn,
+        ATTENDEES,
+        [
+            {
+                "session_id": session_id,
+                "attendee_id": key,
+                "first_occurred_at": a.first[0],
+                "first_event_id": str(a.first[1]),
+                "category": a.category.value,
+            }
+            for key, a in attendees.items()
+        ],
+    )
+    deals = _changed(state.deals, before.deals)
+    _upsert(conn, DEALS, [_deal_row(session_id, key, d) for key, d in deals.items()])
+    exhibitors = _changed(state.exhibitors, before.exhibitors)
+    _upsert(
+        conn,
+        EXHIBITORS,
+        [
+            {
+                "session_id": session_id,
+                "exhibitor_id": key,
+                "first_occurred_at": x.first[0],
+                "first_event_id": str(x.first[1]),
+                "projects_on_display": x.projects_on_display,
+                "country": x.country,
+            }
+            for key, x in exhibitors.items()
+        ],
+    )
+    refs = _changed(state.country_refs, before.country_refs)
+    _upsert(
+        conn,
+        COUNTRIES,
+        [{"session_id": session_id, "country": key, "refs": n} for key, n in refs.items()],
+    )
+
+
+def _deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
+    signing = deal.signing
+    return {
+        "session_id": session_id,
+        "deal_id": deal_id,
+        "signed_occurred_at": signing.first[0] if signing else None,
+        "signed_event_id": str(signing.first[1]) if signing else None,
+        "kind": signing.kind.value if signing else None,
+        "amount_fen": int(signing.amount_cny * FEN) if signing else None,
+        "counterparty_country": signing.counterparty_country if signing else None,
+        "content": signing.content if signing else None,
+        "voided": deal.voided,
+    }
+
+
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = _insert(conn, table).values(rows)
+    values = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values))
+
+
+def event_rows_at(conn: Connection, session_id: str, after: str, limit: int) -> list[Any]:
+    """Stored events of a session in event_id order, for rebuilds."""
+    return list(
+        conn.execute(
+            select(EVENTS.c.event_id, EVENTS.c.payload)
+            .where(EVENTS.c.session_id == session_id, EVENTS.c.event_id > after)
+            .order_by(EVENTS.c.event_id)
+            .limit(limit)
+        )
+    )

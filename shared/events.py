@@ -1,0 +1,196 @@
+"""The events Expo tally counts: one discriminated union of frozen models.
+
+Every event carries the envelope (`event_id`, `type`, `session_id`, `occurred_at`,
+`recorded_at`, `schema_version`, `source`). A new schema version comes with an upcaster in
+`UPCASTERS`, so events stored under an old version stay readable.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
+
+from shared.codes import country_codes, currency_codes
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 13
+MAX_AMOUNT_CNY = Decimal(10) ** 14
+
+
+class Category(StrEnum):
+    PROFESSIONAL = "professional"
+    GENERAL = "general"
+    EXHIBITOR = "exhibitor"
+    MEDIA = "media"
+    VIP = "vip"
+    DELEGATE = "delegate"
+
+
+class DealKind(StrEnum):
+    CONTRACT = "contract"
+    AGREEMENT = "agreement"
+    INTENT = "intent"
+
+
+def _country(value: str) -> str:
+    if value not in country_codes():
+        msg = "must be an ISO 3166-1 alpha-2 code in upper case, e.g. CN, HK, DE"
+        raise ValueError(msg)
+    return value
+
+
+def _currency(value: str) -> str:
+    if value not in currency_codes():
+        msg = "must be an ISO 4217 currency code in upper case, e.g. CNY, USD"
+        raise ValueError(msg)
+    return value
+
+
+def _no_float(value: object) -> object:
+    if isinstance(value, float):
+        msg = 'send decimals as strings, e.g. "13550000000.00", never as floats'
+        raise ValueError(msg)
+    return value
+
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+Id64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE)]
+SessionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+CountryCode = Annotated[str, AfterValidator(_country)]
+CurrencyCode = Annotated[str, AfterValidator(_currency)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_no_float), Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
+]
+FxRate = Annotated[
+    Decimal, BeforeValidator(_no_float), Field(gt=0, le=Decimal(10) ** 6, decimal_places=10)
+]
+AmountCny = Annotated[Decimal, BeforeValidator(_no_float), Field(gt=0, le=MAX_AMOUNT_CNY)]
+Area = Annotated[
+    Decimal, BeforeValidator(_no_float), Field(ge=0, le=Decimal(10) ** 7, decimal_places=2)
+]
+
+
+def to_cny(amount: Decimal, fx_rate_to_cny: Decimal | None) -> Decimal:
+    """The reporting-currency value of a deal: amount x rate, half-even to 0.01."""
+    rate = Decimal(1) if fx_rate_to_cny is None else fx_rate_to_cny
+    return (amount * rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    session_id: SessionId
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    schema_version: Literal[1] = 1
+    source: Annotated[str, StringConstraints(max_length=128)]
+
+
+class AttendeeCheckedIn(Envelope):
+    type: Literal["attendee.checked_in"] = "attendee.checked_in"
+    attendee_id: Id64
+    category: Category
+    country: CountryCode
+    desk_id: Id64 | None = None
+
+
+class DealSigned(Envelope):
+    type: Literal["deal.signed"] = "deal.signed"
+    deal_id: Id64
+    title: Text200
+    kind: DealKind
+    amount: Amount
+    currency: CurrencyCode = "CNY"
+    fx_rate_to_cny: FxRate | None = None
+    amount_cny: AmountCny
+    sector: Text200 | None = None
+    counterparty: Text200 | None = None
+    counterparty_country: CountryCode | None = None
+
+    def content(self) -> tuple[object, ...]:
+        """What makes two signings of one deal the same signing."""
+        return (
+            self.title,
+            self.kind,
+            self.amount,
+            self.currency,
+            self.fx_rate_to_cny,
+            self.amount_cny,
+            self.sector,
+            self.counterparty,
+            self.counterparty_country,
+        )
+
+
+class DealVoided(Envelope):
+    type: Literal["deal.voided"] = "deal.voided"
+    deal_id: Id64
+    reason: Text500
+
+
+class ExhibitorRegistered(Envelope):
+    type: Literal["exhibitor.registered"] = "exhibitor.registered"
+    exhibitor_id: Id64
+    name: Text200
+    country: CountryCode
+    projects_on_display: Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
+    booth_area_m2: Area | None = None
+
+
+Event = Annotated[
+    AttendeeCheckedIn | DealSigned | DealVoided | ExhibitorRegistered,
+    Field(discriminator="type"),
+]
+EVENT_TYPES: tuple[str, ...] = (
+    "attendee.checked_in",
+    "deal.signed",
+    "deal.voided",
+    "exhibitor.registered",
+)
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# (type, from_version) -> function turning that version's raw dict into the next version's.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcast(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored event's raw dict up to the current schema version."""
+    version = raw.get("schema_version", 1)
+    while isinstance(version, int) and (raw.get("type"), version) in UPCASTERS:
+        raw = UPCASTERS[(str(raw["type"]), version)](raw)
+        version = raw["schema_version"]
+    return raw
+
+
+def decode_event(data: bytes | str) -> Event:
+    """Parse a stored or streamed event; raises pydantic.ValidationError when it is not one."""
+    if not UPCASTERS:
+        return EVENT_ADAPTER.validate_json(data)
+    return EVENT_ADAPTER.validate_python(upcast(json.loads(data)))
+
+
+def encode_event(event: Event) -> bytes:
+    return EVENT_ADAPTER.dump_json(event)
+
+
+def sort_key(event: Envelope) -> tuple[datetime, UUID]:
+    """The order that decides "first" and "earliest": occurred_at, then event_id."""
+    return (event.occurred_at, event.event_id)

@@ -1,0 +1,243 @@
+"""The fold: what the figures of a session mean (DESIGN §4), as a pure function.
+
+`apply(state, event)` folds one NEW event into `state` (the caller drops events whose
+`event_id` it has already folded; `fold` does so for a plain list). It is deterministic and
+touches nothing but the state it is given: no clock, I/O, logging or randomness. The result
+depends only on the SET of events, never on their order of arrival.
+
+The aggregator runs the same `apply` over a partial state: the records a batch touches,
+loaded from SQL (`Keys` says which), plus the session's running totals.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from shared.events import (
+    AttendeeCheckedIn,
+    Category,
+    DealKind,
+    DealSigned,
+    DealVoided,
+    Event,
+    ExhibitorRegistered,
+    sort_key,
+)
+
+OrderKey = tuple[datetime, UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """An attendee as counted: under the category of their earliest check-in."""
+
+    first: OrderKey
+    category: Category
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """The signing of a deal that counts: the first by occurred_at, then event_id."""
+
+    first: OrderKey
+    kind: DealKind
+    amount_cny: Decimal
+    counterparty_country: str | None
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    signing: Signing | None = None
+    voided: bool = False
+
+    @property
+    def counts(self) -> bool:
+        return self.signing is not None and not self.voided
+
+
+@dataclass(frozen=True, slots=True)
+class Exhibitor:
+    """An exhibitor as counted: projects and country from its first registration."""
+
+    first: OrderKey
+    projects_on_display: int
+    country: str
+
+
+@dataclass(slots=True)
+class Totals:
+    """The additive figures of one session."""
+
+    checkins: int = 0
+    by_category: dict[Category, int] = field(default_factory=lambda: dict.fromkeys(Category, 0))
+    by_kind: dict[DealKind, int] = field(default_factory=lambda: dict.fromkeys(DealKind, 0))
+    deal_value_cny: Decimal = Decimal("0.00")
+    exhibitors: int = 0
+    projects_on_display: int = 0
+    countries: int = 0
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A later signing of a deal whose content differs from the one that counts."""
+
+    session_id: str
+    deal_id: str
+    counted_event_id: UUID
+    ignored_event_id: UUID
+
+
+@dataclass(slots=True)
+class State:
+    """The fold's state for one session (or the part of it a batch touches)."""
+
+    totals: Totals = field(default_factory=Totals)
+    attendees: dict[str, Attendee] = field(default_factory=dict)
+    deals: dict[str, Deal] = field(default_factory=dict)
+    exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
+    country_refs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The records that folding some events reads and may change."""
+
+    attendees: frozenset[str]
+    deals: frozenset[str]
+    exhibitors: frozenset[str]
+    countries: frozenset[str]
+
+
+def keys_of(events: Iterable[Event]) -> Keys:
+    attendees, deals, exhibitors, countries = set(), set(), set(), set()
+    for event in events:
+        match event:
+            case AttendeeCheckedIn():
+                attendees.add(event.attendee_id)
+                countries.add(event.country)
+            case DealSigned():
+                deals.add(event.deal_id)
+                if event.counterparty_country:
+                    countries.add(event.counterparty_country)
+            case DealVoided():
+                deals.add(event.deal_id)
+            case ExhibitorRegistered():
+                exhibitors.add(event.exhibitor_id)
+                countries.add(event.country)
+    return Keys(frozenset(attendees), frozenset(deals), frozenset(exhibitors), frozenset(countries))
+
+
+def apply(state: State, event: Event) -> Conflict | None:
+    """Fold one new event into `state`; returns the deal conflict it revealed, if any."""
+    totals = state.totals
+    if totals.as_of is None or event.recorded_at > totals.as_of:
+        totals.as_of = event.recorded_at
+    match event:
+        case AttendeeCheckedIn():
+            _check_in(state, event)
+        case DealSigned():
+            return _sign(state, event)
+        case DealVoided():
+            _void(state, event.deal_id)
+        case ExhibitorRegistered():
+            _register(state, event)
+    return None
+
+
+def fold(events: Iterable[Event], state: State | None = None) -> tuple[State, list[Conflict]]:
+    """Fold a collection of events, each event_id once."""
+    state = state or State()
+    seen: set[UUID] = set()
+    conflicts = []
+    for event in events:
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        if conflict := apply(state, event):
+            conflicts.append(conflict)
+    return state, conflicts
+
+
+def _country_seen(state: State, country: str | None, delta: int) -> None:
+    if country is None:
+        return
+    before = state.country_refs.get(country, 0)
+    after = before + delta
+    state.country_refs[country] = after
+    state.totals.countries += (after > 0) - (before > 0)
+
+
+def _check_in(state: State, event: AttendeeCheckedIn) -> None:
+    totals = state.totals
+    totals.checkins += 1
+    _country_seen(state, event.country, +1)
+    current = state.attendees.get(event.attendee_id)
+    key = sort_key(event)
+    if current is not None and current.first <= key:
+        return
+    if current is not None:
+        totals.by_category[current.category] -= 1
+    totals.by_category[event.category] += 1
+    state.attendees[event.attendee_id] = Attendee(key, event.category)
+
+
+def _count_signing(state: State, signing: Signing, sign: int) -> None:
+    totals = state.totals
+    totals.by_kind[signing.kind] += sign
+    totals.deal_value_cny += sign * signing.amount_cny
+    _country_seen(state, signing.counterparty_country, sign)
+
+
+def _sign(state: State, event: DealSigned) -> Conflict | None:
+    deal = state.deals.get(event.deal_id, Deal())
+    new = Signing(
+        first=sort_key(event),
+        kind=event.kind,
+        amount_cny=event.amount_cny,
+        counterparty_country=event.counterparty_country,
+        content=repr(event.content()),
+    )
+    old = deal.signing
+    if old is not None and old.first <= new.first:
+        return _conflict(event, kept=old, dropped=new)
+    if deal.counts and old is not None:
+        _count_signing(state, old, -1)
+    state.deals[event.deal_id] = replace(deal, signing=new)
+    if not deal.voided:
+        _count_signing(state, new, +1)
+    return None if old is None else _conflict(event, kept=new, dropped=old)
+
+
+def _conflict(event: DealSigned, kept: Signing, dropped: Signing) -> Conflict | None:
+    if kept.content == dropped.content:
+        return None
+    return Conflict(event.session_id, event.deal_id, kept.first[1], dropped.first[1])
+
+
+def _void(state: State, deal_id: str) -> None:
+    deal = state.deals.get(deal_id, Deal())
+    if deal.voided:
+        return
+    if deal.counts and deal.signing is not None:
+        _count_signing(state, deal.signing, -1)
+    state.deals[deal_id] = replace(deal, voided=True)
+
+
+def _register(state: State, event: ExhibitorRegistered) -> None:
+    totals = state.totals
+    current = state.exhibitors.get(event.exhibitor_id)
+    key = sort_key(event)
+    if current is not None and current.first <= key:
+        return
+    if current is None:
+        totals.exhibitors += 1
+    else:
+        totals.projects_on_display -= current.projects_on_display
+        _country_seen(state, current.country, -1)
+    totals.projects_on_display += event.projects_on_display
+    _country_seen(state, event.country, +1)
+    state.exhibitors[event.exhibitor_id] = Exhibitor(key, event.projects_on_display, event.country)

@@ -1,0 +1,60 @@
+"""`/healthz`, `/readyz` and `/metrics`, the same on every service."""
+
+import logging
+from collections.abc import Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis import Redis
+from sqlalchemy import Engine, text
+
+logger = logging.getLogger(__name__)
+
+Check = Callable[[], None]
+
+
+def redis_check(client: Callable[[], Redis]) -> Check:
+    def check() -> None:
+        client().ping()
+
+    return check
+
+
+def sql_check(engine: Callable[[], Engine]) -> Check:
+    def check() -> None:
+        with engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    return check
+
+
+def router(checks: dict[str, Check]) -> APIRouter:
+    routes = APIRouter(tags=["operations"])
+
+    @routes.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @routes.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: every dependency of this service answers."""
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                check()
+                results[name] = "ok"
+            except Exception as error:
+                logger.warning("readiness check %s failed: %s", name, error)
+                results[name] = f"unreachable: {type(error).__name__}"
+        ready = all(v == "ok" for v in results.values())
+        body = {"status": "ready" if ready else "not_ready", "checks": results}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @routes.get("/metrics")
+    def prometheus_metrics() -> Response:
+        """Prometheus text exposition."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return routes

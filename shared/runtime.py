@@ -1,0 +1,36 @@
+"""What every service process builds at start-up: logging, the engine, the Redis client."""
+
+import logging
+
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from sqlalchemy import Engine
+
+from shared.db import make_engine
+from shared.settings import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def redis_url(settings: Settings) -> str:
+    if settings.redis_url is None:
+        msg = "EXPO_REDIS_URL is not set: start the services with `expo up`, or set it"
+        raise RuntimeError(msg)
+    return settings.redis_url
+
+
+def sync_redis(settings: Settings) -> Redis:
+    return Redis.from_url(redis_url(settings), socket_timeout=30, health_check_interval=10)
+
+
+def async_redis(settings: Settings) -> AsyncRedis:
+    return AsyncRedis.from_url(redis_url(settings), socket_timeout=10, health_check_interval=10)
+
+
+def engine(settings: Settings) -> Engine:
+    return make_engine(settings.database_url)

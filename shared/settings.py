@@ -1,0 +1,56 @@
+"""Settings: every knob is an `EXPO_*` environment variable, read once."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """What an operator can set. Bad values fail at start-up, not at first use."""
+
+    model_config = SettingsConfigDict(env_prefix="EXPO_", extra="ignore", frozen=True)
+
+    database_url: str = Field(default=f"sqlite:///{VAR_DIR}/expo.db")
+    redis_url: str | None = None
+    admin_token: str | None = None
+    public_reads: bool = True
+    bind_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    ingest_port: int = Field(default=8001, ge=1, le=65535)
+    aggregator_port: int = Field(default=8002, ge=1, le=65535)
+    var_dir: Path = VAR_DIR
+    default_timezone: str = "Asia/Shanghai"
+    # Aggregator tuning.
+    consumer_name: str = "aggregator-1"
+    fold_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    read_block_ms: int = Field(default=500, ge=1, le=60_000)
+    claim_idle_ms: int = Field(default=30_000, ge=100)
+    max_deliveries: int = Field(default=5, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            msg = "EXPO_ADMIN_TOKEN must be at least 16 characters"
+            raise ValueError(msg)
+        return value or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_known(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            msg = "EXPO_DATABASE_URL must be a sqlite:// or postgresql:// URL"
+            raise ValueError(msg)
+        if value.startswith("postgresql://"):
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,50 @@
+"""Redis Streams: key names and the entry codec.
+
+Keys put the session id in a hash tag (`{…}`), so a Redis Cluster keeps all of a session's
+keys in one slot with no code change.
+"""
+
+from pydantic import ValidationError
+
+from shared.events import Event, decode_event, encode_event
+
+GROUP = "aggregator"
+FIELD = b"event"
+KEY_PREFIX = "expo:{"
+EVENTS_SUFFIX = "}:events"
+
+
+class UndecodableEntryError(ValueError):
+    """A stream entry that is not an event of any known type and version."""
+
+
+def stream_key(session_id: str) -> str:
+    return f"{KEY_PREFIX}{session_id}{EVENTS_SUFFIX}"
+
+
+def dead_letter_key(session_id: str) -> str:
+    return f"{KEY_PREFIX}{session_id}}}:dead"
+
+
+def session_of(key: str) -> str:
+    return key.removeprefix(KEY_PREFIX).removesuffix(EVENTS_SUFFIX)
+
+
+def to_fields(event: Event) -> dict[bytes, bytes]:
+    return {FIELD: encode_event(event)}
+
+
+def from_fields(fields: dict[bytes, bytes]) -> Event:
+    data = fields.get(FIELD)
+    if data is None:
+        msg = f"entry has no {FIELD.decode()!r} field"
+        raise UndecodableEntryError(msg)
+    try:
+        return decode_event(data)
+    except ValidationError as error:
+        raise UndecodableEntryError(_summary(error)) from error
+
+
+def _summary(error: ValidationError) -> str:
+    parts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5]]
+    return "; ".join(parts)

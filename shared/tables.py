@@ -1,0 +1,183 @@
+"""SQL tables: reference data, the event store (the record of truth) and the projections.
+
+Money is stored as whole fen (BigInteger): SQLite has no exact decimal type, and integers
+are exact on every database. Times are stored in UTC.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored in UTC on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetimes are not stored; give a timezone"
+            raise ValueError(msg)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            msg = f"expected a datetime, got {type(value).__name__}"
+            raise TypeError(msg)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- reference data --------------------------------------------------------------------
+
+
+class Expo(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ExpoSession(SQLModel, table=True):
+    __tablename__ = "expo_session"
+    __table_args__ = (UniqueConstraint("expo_id", "ordinal"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    expo_id: str = Field(foreign_key="expo.id", index=True, max_length=64)
+    ordinal: int
+    name: str = Field(max_length=200)
+    starts_on: date
+    ends_on: date
+    status: str = Field(default="planned", max_length=16)
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Baseline(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    expo_id: str = Field(foreign_key="expo.id", index=True, max_length=64)
+    label: str = Field(max_length=200)
+    first_ordinal: int
+    last_ordinal: int
+    figures: str = Field(sa_type=Text)  # JSON of the figures as given
+    countries_list: str | None = Field(default=None, sa_type=Text)  # JSON list, when known
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, max_length=64)
+    role: str = Field(max_length=16)
+    session_id: str | None = Field(default=None, foreign_key="expo_session.id", max_length=64)
+    label: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- the event store ---------------------------------------------------------------------
+
+
+class StoredEvent(SQLModel, table=True):
+    """Every accepted event, once: unique by event_id."""
+
+    __tablename__ = "event"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=64)
+    type: str = Field(max_length=32)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    schema_version: int
+    source: str = Field(max_length=128)
+    position: str = Field(max_length=40)  # the Redis stream entry id it came from
+    payload: str = Field(sa_type=Text)  # the event as JSON, exactly as accepted
+    stored_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- projections (rebuildable from the event store) --------------------------------------
+
+
+class SessionFigures(SQLModel, table=True):
+    """The running totals of one session; changed only by adding fold deltas."""
+
+    __tablename__ = "session_figures"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    checkins: int = Field(default=0, sa_type=BigInteger)
+    professional: int = Field(default=0, sa_type=BigInteger)
+    general: int = Field(default=0, sa_type=BigInteger)
+    exhibitor: int = Field(default=0, sa_type=BigInteger)
+    media: int = Field(default=0, sa_type=BigInteger)
+    vip: int = Field(default=0, sa_type=BigInteger)
+    delegate: int = Field(default=0, sa_type=BigInteger)
+    contract: int = Field(default=0, sa_type=BigInteger)
+    agreement: int = Field(default=0, sa_type=BigInteger)
+    intent: int = Field(default=0, sa_type=BigInteger)
+    deal_value_fen: int = Field(default=0, sa_type=BigInteger)
+    exhibitors: int = Field(default=0, sa_type=BigInteger)
+    projects_on_display: int = Field(default=0, sa_type=BigInteger)
+    countries: int = 0
+    events: int = Field(default=0, sa_type=BigInteger)
+    as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AttendeeRecord(SQLModel, table=True):
+    __tablename__ = "attendee_record"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    attendee_id: str = Field(primary_key=True, max_length=64)
+    first_occurred_at: datetime = Field(sa_type=UTCDateTime)
+    first_event_id: str = Field(max_length=36)
+    category: str = Field(max_length=16)
+
+
+class DealRecord(SQLModel, table=True):
+    __tablename__ = "deal_record"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    deal_id: str = Field(primary_key=True, max_length=64)
+    signed_occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    signed_event_id: str | None = Field(default=None, max_length=36)
+    kind: str | None = Field(default=None, max_length=16)
+    amount_fen: int | None = Field(default=None, sa_type=BigInteger)
+    counterparty_country: str | None = Field(default=None, max_length=2)
+    content: str | None = Field(default=None, sa_type=Text)
+    voided: bool = False
+
+
+class ExhibitorRecord(SQLModel, table=True):
+    __tablename__ = "exhibitor_record"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    exhibitor_id: str = Field(primary_key=True, max_length=64)
+    first_occurred_at: datetime = Field(sa_type=UTCDateTime)
+    first_event_id: str = Field(max_length=36)
+    projects_on_display: int
+    country: str = Field(max_length=2)
+
+
+class CountryRef(SQLModel, table=True):
+    """How many counted things of a session name a country; the country counts while > 0."""
+
+    __tablename__ = "country_ref"
+
+    session_id: str = Field(primary_key=True, max_length=64)
+    country: str = Field(primary_key=True, max_length=2)
+    refs: int = 0
+
+
+PROJECTION_TABLES = (SessionFigures, AttendeeRecord, DealRecord, ExhibitorRecord, CountryRef)
