@@ -43,6 +43,10 @@ class Tally:
     checkins: int = 0
     by_category: Mapping[Category, int] = field(default_factory=dict)
     by_kind: Mapping[DealKind, int] = field(default_factory=dict)
+    # Baselines may give a total without its breakdown (1.96 m attendees, 270 k of them
+    # professional): the rest counts in the total under no category.
+    unclassified_attendees: int = 0
+    unclassified_deals: int = 0
     deal_value_cny: Decimal = Decimal("0.00")
     exhibitors: int = 0
     projects_on_display: int = 0
@@ -72,6 +76,8 @@ class Tally:
             checkins=self.checkins + other.checkins,
             by_category=_add(self.by_category, other.by_category),
             by_kind=_add(self.by_kind, other.by_kind),
+            unclassified_attendees=self.unclassified_attendees + other.unclassified_attendees,
+            unclassified_deals=self.unclassified_deals + other.unclassified_deals,
             deal_value_cny=self.deal_value_cny + other.deal_value_cny,
             exhibitors=self.exhibitors + other.exhibitors,
             projects_on_display=self.projects_on_display + other.projects_on_display,
@@ -85,10 +91,10 @@ class Tally:
         by_kind = {k: self.by_kind.get(k, 0) for k in DealKind}
         return Figures(
             checkins=self.checkins,
-            attendees=sum(by_category.values()),
+            attendees=sum(by_category.values()) + self.unclassified_attendees,
             professional_attendees=by_category[Category.PROFESSIONAL],
             attendees_by_category=by_category,
-            deals=sum(by_kind.values()),
+            deals=sum(by_kind.values()) + self.unclassified_deals,
             deals_by_kind=by_kind,
             deal_value_cny=self.deal_value_cny.quantize(CENT),
             countries=self.countries,

@@ -5,10 +5,16 @@ are exact on every database. Times are stored in UTC.
 """
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from shared.events import Category, DealKind
+from shared.fold import Totals
+
+FEN = Decimal(100)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -181,3 +187,17 @@ class CountryRef(SQLModel, table=True):
 
 
 PROJECTION_TABLES = (SessionFigures, AttendeeRecord, DealRecord, ExhibitorRecord, CountryRef)
+
+
+def totals_of(row: Any) -> Totals:
+    """The fold's totals from a `session_figures` row."""
+    return Totals(
+        checkins=row.checkins,
+        by_category={c: getattr(row, c.value) for c in Category},
+        by_kind={k: getattr(row, k.value) for k in DealKind},
+        deal_value_cny=Decimal(row.deal_value_fen) / FEN,
+        exhibitors=row.exhibitors,
+        projects_on_display=row.projects_on_display,
+        countries=row.countries,
+        as_of=row.as_of,
+    )

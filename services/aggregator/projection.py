@@ -18,6 +18,7 @@ from shared.events import Category, DealKind, Event, encode_event
 from shared.fold import Attendee, Conflict, Deal, Exhibitor, Keys, Signing, State, Totals, apply
 from shared.fold import keys_of as fold_keys
 from shared.tables import (
+    FEN,
     PROJECTION_TABLES,
     AttendeeRecord,
     CountryRef,
@@ -25,10 +26,10 @@ from shared.tables import (
     ExhibitorRecord,
     SessionFigures,
     StoredEvent,
+    totals_of,
 )
 
 V = TypeVar("V")
-FEN = Decimal(100)
 FIGURES = SessionFigures.__table__  # type: ignore[attr-defined]
 EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 ATTENDEES = AttendeeRecord.__table__  # type: ignore[attr-defined]
@@ -158,20 +159,6 @@ def _load(conn: Connection, session_id: str, keys: Keys) -> State:
 def _load_totals(conn: Connection, session_id: str) -> Totals:
     row = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
     return totals_of(row)
-
-
-def totals_of(row: Any) -> Totals:
-    """The fold's totals from a `session_figures` row."""
-    return Totals(
-        checkins=row.checkins,
-        by_category={c: getattr(row, c.value) for c in Category},
-        by_kind={k: getattr(row, k.value) for k in DealKind},
-        deal_value_cny=Decimal(row.deal_value_fen) / FEN,
-        exhibitors=row.exhibitors,
-        projects_on_display=row.projects_on_display,
-        countries=row.countries,
-        as_of=row.as_of,
-    )
 
 
 def _deal(row: Any) -> Deal:

@@ -1,0 +1,42 @@
+"""The API service: figures, history and the display for people and screens; reference
+data for admins. It never writes events."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.api import admin, reads
+from services.api.deps import Resources
+from shared import health, problem, runtime
+from shared.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.resources = Resources(settings, runtime.engine(settings))
+        app.state.redis = runtime.sync_redis(settings)
+        yield
+        app.state.redis.close()
+        app.state.resources.engine.dispose()
+
+    app = FastAPI(
+        title="Expo tally API",
+        description="Live figures of trade expos: this edition, every edition before it.",
+        lifespan=lifespan,
+    )
+    problem.install(app)
+    app.include_router(
+        health.router(
+            {
+                "redis": health.redis_check(lambda: app.state.redis),
+                "sql": health.sql_check(lambda: app.state.resources.engine),
+            }
+        )
+    )
+    app.include_router(admin.router)
+    app.include_router(reads.router)
+    return app

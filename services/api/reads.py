@@ -1,0 +1,119 @@
+"""Figures for people and screens: a session's totals, an expo's history, the display."""
+
+import hashlib
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
+
+from services.api.admin import get_expo, get_session
+from services.api.deps import DbDep, ReaderDep
+from services.api.schemas import (
+    Display,
+    DisplayFigures,
+    DisplaySession,
+    History,
+    HistoryRow,
+    Totals,
+)
+from services.api.standing import Part, expo_parts
+from shared.figures import Figures, Tally, total
+
+router = APIRouter(tags=["figures"])
+
+
+def _parts(db: Session, expo_id: str) -> list[Part]:
+    return expo_parts(db.connection(), expo_id)
+
+
+@router.get("/v1/sessions/{session_id}/totals")
+def totals(session_id: str, _: ReaderDep, db: DbDep) -> Totals:
+    """This edition's figures, those of every edition before it, and both together."""
+    session = get_session(db, session_id)
+    parts = _parts(db, session.expo_id)
+    current = next(p for p in parts if p.session is not None and p.session.id == session_id)
+    previous = total(p.tally for p in parts if p.last_ordinal < session.ordinal)
+    return Totals(
+        session_id=session.id,
+        expo_id=session.expo_id,
+        ordinal=session.ordinal,
+        status=session.status,
+        as_of=current.as_of,
+        current=current.tally.figures(),
+        previous=previous.figures(),
+        cumulative=(previous + current.tally).figures(),
+    )
+
+
+@router.get("/v1/expos/{expo_id}/history")
+def history(expo_id: str, _: ReaderDep, db: DbDep) -> History:
+    """One row per baseline and session in ordinal order, with the running cumulative."""
+    get_expo(db, expo_id)
+    rows, running = [], Tally()
+    for part in _parts(db, expo_id):
+        running = running + part.tally
+        rows.append(
+            HistoryRow(
+                kind="session" if part.session else "baseline",
+                label=part.label,
+                first_ordinal=part.first_ordinal,
+                last_ordinal=part.last_ordinal,
+                session_id=part.session.id if part.session else None,
+                status=part.session.status if part.session else None,
+                as_of=part.as_of,
+                figures=part.tally.figures(),
+                cumulative=running.figures(),
+            )
+        )
+    return History(expo_id=expo_id, rows=rows)
+
+
+def _compact(figures: Figures) -> DisplayFigures:
+    return DisplayFigures.model_validate(
+        figures.model_dump(include=set(DisplayFigures.model_fields))
+    )
+
+
+def _shown(parts: list[Part]) -> Part | None:
+    """The open session (the latest, if several), else the latest that is not planned."""
+    sessions = [p for p in parts if p.session is not None]
+    for wanted in ({"open"}, {"closed"}, {"planned"}):
+        candidates = [p for p in sessions if p.session and p.session.status in wanted]
+        if candidates:
+            return candidates[-1]
+    return None
+
+
+@router.get("/v1/display/{expo_id}", response_model=Display)
+def display(expo_id: str, request: Request, _: ReaderDep, db: DbDep) -> Response:
+    """Compact figures for hall screens. Poll with If-None-Match: 304 while unchanged."""
+    expo = get_expo(db, expo_id)
+    parts = _parts(db, expo_id)
+    shown = _shown(parts)
+    upto = [p for p in parts if shown is None or p.last_ordinal <= shown.last_ordinal]
+    body = Display(
+        expo_id=expo.id,
+        expo_name=expo.name,
+        editions=max((p.last_ordinal for p in upto), default=0),
+        session=None
+        if shown is None or shown.session is None
+        else DisplaySession(
+            id=shown.session.id,
+            name=shown.session.name,
+            ordinal=shown.session.ordinal,
+            status=shown.session.status,
+            as_of=shown.as_of,
+        ),
+        current=None if shown is None else _compact(shown.tally.figures()),
+        cumulative=_compact(total(p.tally for p in upto).figures()),
+    ).model_dump_json()
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in _etags(request.headers.get("if-none-match")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _etags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}

@@ -1,0 +1,205 @@
+"""Request and response bodies of the API service (XCreate / XPublic)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from shared.auth import Role
+from shared.events import Category, CountryCode, DealKind, SessionId, Text200
+from shared.figures import DecimalString, Figures
+
+Count = Annotated[int, Field(strict=True, ge=0, le=10**12)]
+
+
+def _timezone(value: str) -> str:
+    if value not in available_timezones():
+        msg = "must be an IANA timezone, e.g. Asia/Shanghai"
+        raise ValueError(msg)
+    return value
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExpoCreate(Body):
+    id: SessionId
+    name: Text200
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Asia/Shanghai"
+
+
+class ExpoPublic(BaseModel):
+    id: str
+    name: str
+    timezone: str
+
+
+class SessionCreate(Body):
+    id: SessionId
+    ordinal: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+    name: Text200
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        if self.ends_on < self.starts_on:
+            msg = "ends_on must not be before starts_on"
+            raise ValueError(msg)
+        return self
+
+
+class SessionPatch(Body):
+    status: Literal["open", "closed"]
+
+
+class SessionPublic(BaseModel):
+    id: str
+    expo_id: str
+    ordinal: int
+    name: str
+    starts_on: date
+    ends_on: date
+    status: str
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+
+class BaselineFigures(Body):
+    """Figures of editions from before the system; give what the record gives."""
+
+    checkins: Count = 0
+    attendees: Count = 0
+    professional_attendees: Count | None = None
+    attendees_by_category: dict[Category, Count] | None = None
+    deals: Count = 0
+    deals_by_kind: dict[DealKind, Count] | None = None
+    deal_value_cny: Annotated[Decimal, Field(ge=0, le=Decimal(10) ** 16, decimal_places=2)] = (
+        Decimal(0)
+    )
+    countries: Count = 0
+    exhibitors: Count = 0
+    projects_on_display: Count = 0
+
+    @model_validator(mode="after")
+    def _parts_fit_totals(self) -> Self:
+        by_category = self.attendees_by_category or {}
+        if (
+            self.professional_attendees is not None
+            and by_category.get(Category.PROFESSIONAL, self.professional_attendees)
+            != self.professional_attendees
+        ):
+            msg = "professional_attendees differs from attendees_by_category.professional"
+            raise ValueError(msg)
+        known = sum(by_category.values()) or (self.professional_attendees or 0)
+        if known > self.attendees:
+            msg = "the attendees by category add up to more than attendees"
+            raise ValueError(msg)
+        if sum((self.deals_by_kind or {}).values()) > self.deals:
+            msg = "the deals by kind add up to more than deals"
+            raise ValueError(msg)
+        return self
+
+
+class BaselineCreate(Body):
+    label: Text200
+    first_ordinal: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+    last_ordinal: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+    figures: BaselineFigures
+    countries_list: list[CountryCode] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.last_ordinal < self.first_ordinal:
+            msg = "last_ordinal must not be below first_ordinal"
+            raise ValueError(msg)
+        if self.countries_list is not None:
+            listed = len(set(self.countries_list))
+            if self.figures.countries not in (0, listed):
+                msg = "figures.countries differs from the number of countries_list entries"
+                raise ValueError(msg)
+        return self
+
+
+class BaselinePublic(BaseModel):
+    id: int
+    expo_id: str
+    label: str
+    first_ordinal: int
+    last_ordinal: int
+    figures: Figures
+    countries_list: list[str] | None
+
+
+class TokenCreate(Body):
+    role: Role
+    session_id: SessionId | None = None
+    label: Text200 | None = None
+
+
+class TokenIssued(BaseModel):
+    id: str
+    token: str = Field(description="Shown once; only its hash is stored.")
+    role: Role
+    session_id: str | None
+    label: str | None
+
+
+class Totals(BaseModel):
+    session_id: str
+    expo_id: str
+    ordinal: int
+    status: str
+    as_of: datetime | None
+    current: Figures
+    previous: Figures
+    cumulative: Figures
+
+
+class HistoryRow(BaseModel):
+    kind: Literal["baseline", "session"]
+    label: str
+    first_ordinal: int
+    last_ordinal: int
+    session_id: str | None = None
+    status: str | None = None
+    as_of: datetime | None = None
+    figures: Figures
+    cumulative: Figures
+
+
+class History(BaseModel):
+    expo_id: str
+    rows: list[HistoryRow]
+
+
+class DisplayFigures(BaseModel):
+    deals: int
+    deal_value_cny: DecimalString
+    attendees: int
+    professional_attendees: int
+    checkins: int
+    countries: int
+    countries_exact: bool
+    exhibitors: int
+    projects_on_display: int
+
+
+class DisplaySession(BaseModel):
+    id: str
+    name: str
+    ordinal: int
+    status: str
+    as_of: datetime | None
+
+
+class Display(BaseModel):
+    expo_id: str
+    expo_name: str
+    editions: int = Field(description="How many editions the cumulative figures span.")
+    session: DisplaySession | None
+    current: DisplayFigures | None
+    cumulative: DisplayFigures

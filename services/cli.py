@@ -1,0 +1,180 @@
+"""`expo`: one command for running, migrating, rebuilding and issuing tokens."""
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from types import FrameType
+
+import uvicorn
+from sqlmodel import Session
+
+from shared import auth, embedded_redis, migration, runtime
+from shared.settings import Settings, get_settings
+
+logger = logging.getLogger("expo")
+
+SERVICES = {
+    "ingest": ("services.ingest.app:create_app", "ingest_port"),
+    "aggregator": ("services.aggregator.app:create_app", "aggregator_port"),
+    "api": ("services.api.app:create_app", "api_port"),
+}
+
+
+def serve(name: str, settings: Settings) -> None:
+    target, port_setting = SERVICES[name]
+    uvicorn.run(
+        target,
+        factory=True,
+        host=settings.bind_host,
+        port=getattr(settings, port_setting),
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+def migrate(settings: Settings) -> None:
+    engine = runtime.engine(settings)
+    migration.upgrade(engine)
+    engine.dispose()
+    print(f"database migrated: {engine.url.render_as_string(hide_password=True)}")  # noqa: T201
+
+
+def rebuild(settings: Settings, sessions: Sequence[str]) -> None:
+    from services.aggregator.rebuild import rebuild as run_rebuild  # noqa: PLC0415
+
+    folded = run_rebuild(runtime.engine(settings), sessions)
+    for session_id, count in folded.items():
+        print(f"{session_id}: rebuilt from {count} events")  # noqa: T201
+
+
+def create_token(settings: Settings, role: str, session: str | None, label: str | None) -> None:
+    issued = auth.issue(auth.Role(role), session, label)
+    with Session(runtime.engine(settings)) as db:
+        db.add(issued.record)
+        db.commit()
+    print(f"token id {issued.id}, role {role}: {issued.secret}")  # noqa: T201
+    print("it is shown once; keep it now")  # noqa: T201
+
+
+def _bootstrap_admin(settings: Settings) -> None:
+    """A newcomer can act at once: without any admin token, make one and show it once."""
+    engine = runtime.engine(settings)
+    if settings.admin_token is None and not auth.has_admin_token(engine):
+        issued = auth.issue(auth.Role.ADMIN, label="created by expo up")
+        with Session(engine) as db:
+            db.add(issued.record)
+            db.commit()
+        print(f"\nadmin token (shown once, keep it): {issued.secret}\n")  # noqa: T201
+    engine.dispose()
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            msg = f"{url} exited with code {process.returncode} while starting"
+            raise SystemExit(msg)
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    msg = f"{url} was not ready within {timeout:.0f}s"
+    raise SystemExit(msg)
+
+
+def up(settings: Settings) -> None:
+    """Migrate, start the embedded Redis when no URL is given, run the three services."""
+    migrate(settings)
+    env = dict(os.environ)
+    server = None
+    if settings.redis_url is None:
+        server = embedded_redis.start(settings.var_dir)
+        env["EXPO_REDIS_URL"] = embedded_redis.url_of(server)
+        print(f"embedded redis: {env['EXPO_REDIS_URL']} (append-only, fsync always)")  # noqa: T201
+    _bootstrap_admin(settings)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        logger.info("stopping on signal %d", signum)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for name in SERVICES:
+            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env)
+        for name, (_, port_setting) in SERVICES.items():
+            base = f"http://{settings.bind_host}:{getattr(settings, port_setting)}"
+            _wait_ready(f"{base}/readyz", children[name])
+            print(f"{name:<10} {base}  (ready)")  # noqa: T201
+        print("press Ctrl-C to stop")  # noqa: T201
+        while not stopping and all(c.poll() is None for c in children.values()):
+            time.sleep(0.2)
+    finally:
+        _stop_all(children)
+        if server is not None:
+            server.stop()
+        print("stopped")  # noqa: T201
+
+
+def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for name, child in children.items():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            logger.warning("%s did not stop in 15 s; killing it", name)
+            child.kill()
+            child.wait()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="expo", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="migrate and run everything (embedded Redis by default)")
+    for name in SERVICES:
+        commands.add_parser(name, help=f"run the {name} service alone")
+    commands.add_parser("migrate", help="apply database migrations")
+    rebuild_cmd = commands.add_parser("rebuild", help="recompute projections from the events")
+    rebuild_cmd.add_argument("--session", action="append", default=[], help="only this session")
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="issue a token (shown once)")
+    create.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
+    create.add_argument("--session", default=None, help="bind the token to one session")
+    create.add_argument("--label", default=None)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    runtime.configure_logging(settings)
+    match args.command:
+        case "up":
+            up(settings)
+        case "migrate":
+            migrate(settings)
+        case "rebuild":
+            rebuild(settings, args.session)
+        case "token":
+            create_token(settings, args.role, args.session, args.label)
+        case name:
+            serve(name, settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The ingest service: validates, authorises and appends events to Redis Streams.
+
+It answers 202 only after XADD returned, and never writes SQL projections.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from redis.asyncio import Redis
+from sqlalchemy import Engine
+
+from services.ingest import appender
+from services.ingest.requests import (
+    Accepted,
+    Batch,
+    BatchResult,
+    CheckIn,
+    RegisterExhibitor,
+    SignDeal,
+    VoidDeal,
+)
+from shared import health, problem, runtime
+from shared.auth import Principal, Role, authenticate, bearer_secret
+from shared.events import Id64
+from shared.settings import Settings, get_settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = Resources(settings, runtime.engine(settings), runtime.async_redis(settings))
+        app.state.resources = resources
+        app.state.sync_redis = runtime.sync_redis(settings)
+        yield
+        await resources.redis.aclose()
+        app.state.sync_redis.close()
+        resources.engine.dispose()
+
+    app = FastAPI(
+        title="Expo tally ingest",
+        description="Check-ins, deals, voids and exhibitors, appended to the session streams.",
+        lifespan=lifespan,
+    )
+    problem.install(app)
+    app.include_router(
+        health.router(
+            {
+                "redis": health.redis_check(lambda: app.state.sync_redis),
+                "sql": health.sql_check(lambda: app.state.resources.engine),
+            }
+        )
+    )
+    _routes(app)
+    return app
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+async def _principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    secret = bearer_secret(authorization)
+    resources = _resources(request)
+    return await run_in_threadpool(
+        authenticate, resources.engine, secret, resources.settings.admin_token
+    )
+
+
+ResourcesDep = Annotated[Resources, Depends(_resources)]
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def _routes(app: FastAPI) -> None:
+    @app.post("/v1/checkins", status_code=202, tags=["events"])
+    async def check_in(body: CheckIn, who: PrincipalDep, res: ResourcesDep) -> Accepted:
+        """An attendee was scanned at a desk. A repeat scan is a valid new visit."""
+        return await appender.append_one(res.engine, res.redis, who, {Role.DESK}, body.to_event)
+
+    @app.post("/v1/deals", status_code=202, tags=["events"])
+    async def sign_deal(body: SignDeal, who: PrincipalDep, res: ResourcesDep) -> Accepted:
+        """A deal was signed; its CNY value is computed here (half-even, 0.01)."""
+        return await appender.append_one(res.engine, res.redis, who, {Role.CEREMONY}, body.to_event)
+
+    @app.post("/v1/deals/{deal_id}/void", status_code=202, tags=["events"])
+    async def void_deal(
+        deal_id: Id64, body: VoidDeal, who: PrincipalDep, res: ResourcesDep
+    ) -> Accepted:
+        """A deal is voided; the void may arrive before the deal it voids."""
+
+        def build(received_at, source):  # type: ignore[no-untyped-def]
+            return body.to_void(deal_id, received_at, source)
+
+        return await appender.append_one(res.engine, res.redis, who, {Role.CEREMONY}, build)
+
+    @app.post("/v1/exhibitors", status_code=202, tags=["events"])
+    async def register_exhibitor(
+        body: RegisterExhibitor, who: PrincipalDep, res: ResourcesDep
+    ) -> Accepted:
+        """An exhibitor registered, with the projects it puts on display."""
+        return await appender.append_one(
+            res.engine, res.redis, who, {Role.ORGANIZER}, body.to_event
+        )
+
+    @app.post("/v1/events:batch", tags=["events"])
+    async def batch(body: Batch, who: PrincipalDep, res: ResourcesDep) -> BatchResult:
+        """Up to 1000 events of any types; every accepted item is in its stream when the
+        answer is sent, each rejected one says why."""
+        return await appender.append_batch(res.engine, res.redis, who, body.events)
