@@ -1,0 +1,493 @@
+"""The fold, case by case: what each figure of a session means (DESIGN §4).
+
+Most cases fold their events in EVERY order of arrival (`folded`) and check that the figures
+do not depend on it; the cases about "arrives late" also replay one explicit order with
+`apply`, to show the figures moving as a display would see them.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import permutations
+
+import pytest
+
+from shared.events import Category, DealKind, Event
+from shared.fold import Conflict, Keys, State, apply, fold, keys_of
+
+from .factories import (
+    SESSION_ID,
+    at,
+    checkin,
+    countries_of,
+    event_id,
+    registered,
+    signed,
+    voided,
+)
+
+
+def folded(*events: Event) -> State:
+    """The state after folding `events`, checked to be the same in every order of arrival."""
+    states = [fold(order)[0] for order in permutations(events)]
+    first = states[0]
+    for state in states[1:]:
+        assert state.totals == first.totals
+        assert countries_of(state) == countries_of(first)
+        assert (state.attendees, state.deals, state.exhibitors) == (
+            first.attendees,
+            first.deals,
+            first.exhibitors,
+        )
+    return first
+
+
+def arrived(*events: Event) -> State:
+    """The state after folding `events` in exactly this order of arrival."""
+    state = State()
+    for event in events:
+        apply(state, event)
+    return state
+
+
+# --- check-ins -----------------------------------------------------------------------------
+
+
+def test_empty_session_has_zero_figures_and_no_as_of() -> None:
+    state, conflicts = fold([])
+    assert state.totals.checkins == 0
+    assert set(state.totals.by_category.values()) == {0}
+    assert set(state.totals.by_kind.values()) == {0}
+    assert state.totals.deal_value_cny == Decimal("0.00")
+    assert state.totals.exhibitors == 0
+    assert state.totals.projects_on_display == 0
+    assert state.totals.countries == 0
+    assert state.totals.as_of is None
+    assert conflicts == []
+
+
+def test_repeat_scan_counts_a_checkin_not_an_attendee() -> None:
+    state = folded(
+        checkin(1, "att-1", minute=0, category=Category.PROFESSIONAL),
+        checkin(2, "att-1", minute=90, category=Category.PROFESSIONAL),
+        checkin(3, "att-1", minute=300, category=Category.PROFESSIONAL),
+    )
+    assert state.totals.checkins == 3
+    assert state.totals.by_category[Category.PROFESSIONAL] == 1
+    assert sum(state.totals.by_category.values()) == 1
+
+
+def test_attendee_counts_under_the_category_of_their_earliest_checkin() -> None:
+    state = folded(
+        checkin(1, "att-1", minute=5, category=Category.MEDIA),
+        checkin(2, "att-1", minute=0, category=Category.VIP),
+        checkin(3, "att-2", minute=1, category=Category.MEDIA),
+    )
+    assert state.totals.by_category[Category.VIP] == 1
+    assert state.totals.by_category[Category.MEDIA] == 1
+    assert sum(state.totals.by_category.values()) == 2
+
+
+def test_late_earlier_checkin_moves_attendee_to_its_category() -> None:
+    state = arrived(checkin(1, "att-1", minute=60, category=Category.GENERAL))
+    assert state.totals.by_category[Category.GENERAL] == 1
+
+    # A desk that was offline uploads the scan made at the gate an hour earlier.
+    apply(state, checkin(2, "att-1", minute=0, category=Category.DELEGATE, recorded_minute=120))
+
+    assert state.totals.by_category[Category.GENERAL] == 0
+    assert state.totals.by_category[Category.DELEGATE] == 1
+    assert state.totals.checkins == 2
+
+
+def test_checkins_at_the_same_moment_are_ordered_by_event_id() -> None:
+    state = folded(
+        checkin(7, "att-1", minute=0, category=Category.MEDIA),
+        checkin(3, "att-1", minute=0, category=Category.EXHIBITOR),
+    )
+    assert state.totals.by_category[Category.EXHIBITOR] == 1
+    assert state.totals.by_category[Category.MEDIA] == 0
+
+
+def test_checkin_order_compares_instants_not_clock_readings() -> None:
+    shanghai = checkin(1, "att-1", minute=0, category=Category.MEDIA)
+    utc = shanghai.model_copy(
+        update={
+            "event_id": event_id(9),
+            "occurred_at": shanghai.occurred_at.astimezone(UTC),
+            "category": Category.VIP,
+        }
+    )
+    earlier_utc = shanghai.model_copy(
+        update={"event_id": event_id(2), "occurred_at": datetime(2025, 9, 26, 0, 59, tzinfo=UTC)}
+    )
+    # 01:00 UTC is 09:00 in Shanghai: a tie, which event_id 1 wins over 9.
+    assert folded(utc, shanghai).totals.by_category[Category.MEDIA] == 1
+    # 00:59 UTC is before 09:00 in Shanghai although "00:59" < "09:00" says nothing here.
+    assert folded(shanghai, earlier_utc).attendees["att-1"].first[1] == event_id(2)
+
+
+# --- deals ---------------------------------------------------------------------------------
+
+
+def test_signed_deals_count_by_kind_and_value() -> None:
+    state = folded(
+        signed(1, "deal-1", kind=DealKind.CONTRACT, amount="13550000000.00"),
+        signed(2, "deal-2", kind=DealKind.AGREEMENT, amount="26800000000.00"),
+        signed(3, "deal-3", kind=DealKind.INTENT, amount="0.01"),
+        signed(4, "deal-4", kind=DealKind.CONTRACT, amount="1.99"),
+    )
+    assert state.totals.by_kind == {
+        DealKind.CONTRACT: 2,
+        DealKind.AGREEMENT: 1,
+        DealKind.INTENT: 1,
+    }
+    assert state.totals.deal_value_cny == Decimal("40350000002.00")
+
+
+def test_deal_value_is_an_exact_decimal_sum() -> None:
+    state = folded(
+        signed(1, "deal-1", amount="0.10"),
+        signed(2, "deal-2", amount="0.20"),
+        signed(3, "deal-3", amount="9999999999999.99"),
+    )
+    assert isinstance(state.totals.deal_value_cny, Decimal)
+    assert state.totals.deal_value_cny == Decimal("10000000000000.29")
+    assert str(state.totals.deal_value_cny) == "10000000000000.29"
+
+
+def test_voided_deals_leave_the_value_exact() -> None:
+    state = folded(
+        signed(1, "deal-1", amount="0.10"),
+        signed(2, "deal-2", amount="0.20"),
+        voided(3, "deal-2", minute=5),
+    )
+    assert state.totals.deal_value_cny == Decimal("0.10")
+    assert str(state.totals.deal_value_cny) == "0.10"
+
+
+def test_foreign_currency_deal_counts_its_cny_value() -> None:
+    state = folded(signed(1, "deal-1", amount="1000000.00", currency="EUR", fx_rate_to_cny="7.8"))
+    assert state.totals.deal_value_cny == Decimal("7800000.00")
+
+
+@pytest.mark.parametrize(
+    ("events", "deals", "value"),
+    [
+        pytest.param(
+            [signed(1, "deal-1", amount="500.00"), voided(2, "deal-1", minute=10)],
+            0,
+            "0",
+            id="void after sign removes the deal",
+        ),
+        pytest.param(
+            [voided(1, "deal-1", minute=0), signed(2, "deal-1", minute=10, amount="500.00")],
+            0,
+            "0",
+            id="void before sign never counts",
+        ),
+        pytest.param(
+            [
+                signed(1, "deal-1", amount="500.00"),
+                voided(2, "deal-1", minute=10),
+                voided(3, "deal-1", minute=20),
+            ],
+            0,
+            "0",
+            id="second void is a no-op",
+        ),
+        pytest.param(
+            [signed(1, "deal-1", amount="500.00"), voided(2, "deal-9", minute=10)],
+            1,
+            "500.00",
+            id="void of another deal changes nothing",
+        ),
+        pytest.param(
+            [
+                signed(1, "deal-1", minute=10, amount="500.00"),
+                voided(2, "deal-1", minute=20),
+                signed(3, "deal-1", minute=0, amount="700.00"),
+            ],
+            0,
+            "0",
+            id="voided deal stays voided when an earlier signing arrives",
+        ),
+        pytest.param(
+            [
+                signed(1, "deal-1", amount="500.00"),
+                signed(2, "deal-2", amount="250.50"),
+                voided(3, "deal-1", minute=5),
+            ],
+            1,
+            "250.50",
+            id="void removes only its own deal",
+        ),
+    ],
+)
+def test_deal_lifecycle(events: list[Event], deals: int, value: str) -> None:
+    state = folded(*events)
+    assert sum(state.totals.by_kind.values()) == deals
+    assert state.totals.deal_value_cny == Decimal(value)
+
+
+def test_void_before_sign_never_counts() -> None:
+    state = arrived(voided(1, "deal-1", minute=0))
+    assert sum(state.totals.by_kind.values()) == 0
+
+    apply(state, signed(2, "deal-1", minute=10, counterparty_country="DE"))
+
+    assert sum(state.totals.by_kind.values()) == 0
+    assert state.totals.deal_value_cny == 0
+    assert state.totals.countries == 0
+
+
+def test_first_signing_by_occurred_at_counts_even_when_it_arrives_last() -> None:
+    later = signed(1, "deal-1", minute=30, kind=DealKind.INTENT, amount="100.00")
+    first = signed(2, "deal-1", minute=0, kind=DealKind.CONTRACT, amount="900.00")
+    state = arrived(later)
+    assert state.totals.by_kind[DealKind.INTENT] == 1
+
+    conflict = apply(state, first)
+
+    assert state.totals.by_kind == {DealKind.CONTRACT: 1, DealKind.AGREEMENT: 0, DealKind.INTENT: 0}
+    assert state.totals.deal_value_cny == Decimal("900.00")
+    assert conflict == Conflict(SESSION_ID, "deal-1", event_id(2), event_id(1))
+
+
+def test_signings_at_the_same_moment_are_ordered_by_event_id() -> None:
+    state = folded(
+        signed(8, "deal-1", minute=0, amount="800.00"),
+        signed(4, "deal-1", minute=0, amount="400.00"),
+    )
+    assert state.totals.deal_value_cny == Decimal("400.00")
+
+
+def test_conflicting_resigning_is_reported_not_counted() -> None:
+    first = signed(1, "deal-1", minute=0, amount="500.00", counterparty_country="DE")
+    resigning = signed(2, "deal-1", minute=10, amount="5000.00", counterparty_country="FR")
+
+    state, conflicts = fold([first, resigning])
+
+    assert sum(state.totals.by_kind.values()) == 1
+    assert state.totals.deal_value_cny == Decimal("500.00")
+    assert countries_of(state) == {"DE"}
+    assert conflicts == [Conflict(SESSION_ID, "deal-1", event_id(1), event_id(2))]
+
+
+def test_identical_resigning_is_neither_counted_nor_reported() -> None:
+    first = signed(1, "deal-1", minute=0, amount="500.00")
+    retry_without_event_id = signed(2, "deal-1", minute=1, amount="500.00")
+    for events in ([first, retry_without_event_id], [retry_without_event_id, first]):
+        state, conflicts = fold(events)
+        assert sum(state.totals.by_kind.values()) == 1
+        assert state.totals.deal_value_cny == Decimal("500.00")
+        assert conflicts == []
+
+
+def test_resigning_with_the_same_amount_written_differently_is_not_a_conflict() -> None:
+    first = signed(1, "deal-1", minute=0, amount="500")
+    same = signed(2, "deal-1", minute=1, amount="500.00")
+    assert fold([first, same])[1] == []
+    assert fold([same, first])[1] == []
+
+
+def test_resigning_of_a_voided_deal_with_other_content_is_still_reported() -> None:
+    state, conflicts = fold(
+        [
+            signed(1, "deal-1", minute=0, amount="500.00"),
+            voided(2, "deal-1", minute=5),
+            signed(3, "deal-1", minute=10, amount="600.00"),
+        ]
+    )
+    assert sum(state.totals.by_kind.values()) == 0
+    assert conflicts == [Conflict(SESSION_ID, "deal-1", event_id(1), event_id(3))]
+
+
+# --- exhibitors ----------------------------------------------------------------------------
+
+
+def test_exhibitor_counts_once_with_projects_of_its_first_registration() -> None:
+    state = folded(
+        registered(1, "exh-1", minute=0, projects_on_display=12),
+        registered(2, "exh-1", minute=60, projects_on_display=15),
+        registered(3, "exh-2", minute=30, projects_on_display=3),
+    )
+    assert state.totals.exhibitors == 2
+    assert state.totals.projects_on_display == 15
+
+
+def test_late_first_registration_replaces_projects_and_country() -> None:
+    state = arrived(registered(1, "exh-1", minute=60, country="DE", projects_on_display=15))
+    assert (state.totals.projects_on_display, countries_of(state)) == (15, {"DE"})
+
+    apply(state, registered(2, "exh-1", minute=0, country="FR", projects_on_display=12))
+
+    assert state.totals.exhibitors == 1
+    assert state.totals.projects_on_display == 12
+    assert countries_of(state) == {"FR"}
+    assert state.totals.countries == 1
+
+
+def test_exhibitor_with_no_projects_still_counts() -> None:
+    state = folded(registered(1, "exh-1", projects_on_display=0))
+    assert state.totals.exhibitors == 1
+    assert state.totals.projects_on_display == 0
+
+
+# --- countries -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("events", "countries"),
+    [
+        pytest.param(
+            [
+                checkin(1, "att-1", country="CN"),
+                checkin(2, "att-2", country="CN"),
+                signed(3, "deal-1", counterparty_country="DE"),
+                registered(4, "exh-1", country="ID"),
+            ],
+            {"CN", "DE", "ID"},
+            id="check-ins, counted deal counterparties and exhibitors, each code once",
+        ),
+        pytest.param(
+            [
+                checkin(1, "att-1", minute=0, country="CN"),
+                checkin(2, "att-1", minute=30, country="HK"),
+            ],
+            {"CN", "HK"},
+            id="every check-in names its country, not only an attendee's first",
+        ),
+        pytest.param(
+            [
+                checkin(1, "att-1", country="HK"),
+                checkin(2, "att-2", country="MO"),
+                registered(3, "exh-1", country="TW"),
+            ],
+            {"HK", "MO", "TW"},
+            id="regions count as countries",
+        ),
+        pytest.param(
+            [signed(1, "deal-1", counterparty_country="DE"), voided(2, "deal-1", minute=5)],
+            set(),
+            id="country of a voided deal no longer counts",
+        ),
+        pytest.param(
+            [voided(1, "deal-1"), signed(2, "deal-1", minute=5, counterparty_country="DE")],
+            set(),
+            id="country of a deal voided in advance never counts",
+        ),
+        pytest.param(
+            [
+                signed(1, "deal-1", counterparty_country="DE"),
+                voided(2, "deal-1", minute=5),
+                checkin(3, "att-1", country="DE"),
+            ],
+            {"DE"},
+            id="country of a voided deal counts when a check-in names it",
+        ),
+        pytest.param(
+            [
+                signed(1, "deal-1", counterparty_country="DE"),
+                signed(2, "deal-2", counterparty_country="DE"),
+                voided(3, "deal-1", minute=5),
+            ],
+            {"DE"},
+            id="country of a voided deal counts when another counted deal names it",
+        ),
+        pytest.param(
+            [
+                signed(1, "deal-1", minute=0, counterparty_country="DE"),
+                signed(2, "deal-1", minute=5, counterparty_country="FR"),
+            ],
+            {"DE"},
+            id="country of an ignored later signing does not count",
+        ),
+        pytest.param(
+            [
+                registered(1, "exh-1", minute=0, country="DE"),
+                registered(2, "exh-1", minute=5, country="FR"),
+            ],
+            {"DE"},
+            id="country of an exhibitor's later registration does not count",
+        ),
+        pytest.param(
+            [signed(1, "deal-1", counterparty_country=None)],
+            set(),
+            id="deal without counterparty country adds none",
+        ),
+    ],
+)
+def test_countries(events: list[Event], countries: set[str]) -> None:
+    state = folded(*events)
+    assert countries_of(state) == countries
+    assert state.totals.countries == len(countries)
+
+
+def test_country_of_a_voided_deal_disappears_from_the_running_figures() -> None:
+    state = arrived(
+        checkin(1, "att-1", country="CN"),
+        signed(2, "deal-1", counterparty_country="DE"),
+    )
+    assert state.totals.countries == 2
+
+    apply(state, voided(3, "deal-1", minute=5))
+
+    assert state.totals.countries == 1
+    assert countries_of(state) == {"CN"}
+
+
+# --- as_of, redeliveries, batches ----------------------------------------------------------
+
+
+def test_as_of_is_the_latest_recorded_at_not_the_latest_occurred_at() -> None:
+    state = folded(
+        checkin(1, "att-1", minute=50, recorded_minute=51),
+        checkin(2, "att-2", minute=0, recorded_minute=120),
+        voided(3, "deal-1", minute=30, recorded_minute=31),
+    )
+    assert state.totals.as_of == at(120)
+
+
+def test_redelivered_events_are_folded_once() -> None:
+    scan = checkin(1, "att-1", country="DE")
+    deal = signed(2, "deal-1", amount="500.00", counterparty_country="FR")
+    state, conflicts = fold([scan, deal, scan, deal, deal])
+    assert state.totals.checkins == 1
+    assert state.totals.deal_value_cny == Decimal("500.00")
+    assert countries_of(state) == {"DE", "FR"}
+    assert conflicts == []
+
+
+def test_folding_in_batches_equals_folding_at_once() -> None:
+    events: list[Event] = [
+        checkin(1, "att-1", minute=30, category=Category.GENERAL, country="CN"),
+        signed(2, "deal-1", minute=10, amount="300.00", counterparty_country="DE"),
+        registered(3, "exh-1", minute=20, projects_on_display=4),
+        checkin(4, "att-1", minute=0, category=Category.VIP, country="HK"),
+        voided(5, "deal-1", minute=40),
+        registered(6, "exh-1", minute=0, projects_on_display=9),
+    ]
+    at_once, _ = fold(events)
+    live, _ = fold(events[:2])
+    live, _ = fold(events[2:4], state=live)
+    live, _ = fold(events[4:], state=live)
+    assert live.totals == at_once.totals
+    assert countries_of(live) == countries_of(at_once)
+
+
+def test_keys_name_the_records_a_batch_touches() -> None:
+    keys = keys_of(
+        [
+            checkin(1, "att-1", country="CN"),
+            signed(2, "deal-1", counterparty_country="DE"),
+            signed(3, "deal-2"),
+            voided(4, "deal-3"),
+            registered(5, "exh-1", country="TW"),
+        ]
+    )
+    assert keys == Keys(
+        attendees=frozenset({"att-1"}),
+        deals=frozenset({"deal-1", "deal-2", "deal-3"}),
+        exhibitors=frozenset({"exh-1"}),
+        countries=frozenset({"CN", "DE", "TW"}),
+    )
