@@ -125,14 +125,16 @@ class DealSigned(Envelope):
     counterparty_country: CountryCode | None = None
 
     def content(self) -> tuple[object, ...]:
-        """What makes two signings of one deal the same signing."""
+        """What makes two signings of one deal the same signing: values, not how they are
+        written (500 and 500.00 are one amount; no rate and a rate of 1 are one CNY rate)."""
+        rate = Decimal(1) if self.fx_rate_to_cny is None else self.fx_rate_to_cny
         return (
             self.title,
             self.kind,
-            self.amount,
+            self.amount.normalize(),
             self.currency,
-            self.fx_rate_to_cny,
-            self.amount_cny,
+            rate.normalize(),
+            self.amount_cny.normalize(),
             self.sector,
             self.counterparty,
             self.counterparty_country,

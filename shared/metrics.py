@@ -28,3 +28,10 @@ LAG = Gauge("expo_stream_lag_entries", "Entries in the streams not yet delivered
 LAG_SECONDS = Gauge(
     "expo_aggregator_lag_seconds", "Age of the newest folded event when it was folded"
 )
+
+HTTP_SECONDS = Histogram(
+    "expo_http_request_duration_seconds",
+    "HTTP requests by route template, method and status",
+    ["route", "method", "status"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

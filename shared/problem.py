@@ -17,6 +17,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.instrument import RequestMetrics
+
 logger = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -118,6 +120,7 @@ def from_validation(errors: Sequence[Any]) -> DomainError:
 def install(app: FastAPI) -> None:
     """Problem handlers and the request body limit, for every service."""
     app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)
 
     async def on_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)

@@ -108,22 +108,27 @@ def test_checkins_at_the_same_moment_are_ordered_by_event_id() -> None:
     assert state.totals.by_category[Category.MEDIA] == 0
 
 
-def test_checkin_order_compares_instants_not_clock_readings() -> None:
-    shanghai = checkin(1, "att-1", minute=0, category=Category.MEDIA)
-    utc = shanghai.model_copy(
+def test_earliest_checkin_is_decided_by_the_instant_whatever_the_utc_offset() -> None:
+    nine_in_shanghai = checkin(5, "att-1", minute=0, category=Category.MEDIA)
+    same_instant_in_utc = nine_in_shanghai.model_copy(
         update={
             "event_id": event_id(9),
-            "occurred_at": shanghai.occurred_at.astimezone(UTC),
+            "occurred_at": datetime(2025, 9, 26, 1, 0, tzinfo=UTC),
             "category": Category.VIP,
         }
     )
-    earlier_utc = shanghai.model_copy(
-        update={"event_id": event_id(2), "occurred_at": datetime(2025, 9, 26, 0, 59, tzinfo=UTC)}
+    a_minute_before_in_utc = nine_in_shanghai.model_copy(
+        update={
+            "event_id": event_id(7),
+            "occurred_at": datetime(2025, 9, 26, 0, 59, tzinfo=UTC),
+            "category": Category.DELEGATE,
+        }
     )
-    # 01:00 UTC is 09:00 in Shanghai: a tie, which event_id 1 wins over 9.
-    assert folded(utc, shanghai).totals.by_category[Category.MEDIA] == 1
-    # 00:59 UTC is before 09:00 in Shanghai although "00:59" < "09:00" says nothing here.
-    assert folded(shanghai, earlier_utc).attendees["att-1"].first[1] == event_id(2)
+    tie = folded(nine_in_shanghai, same_instant_in_utc)
+    assert tie.totals.by_category[Category.MEDIA] == 1
+    earlier = folded(nine_in_shanghai, same_instant_in_utc, a_minute_before_in_utc)
+    assert earlier.totals.by_category[Category.DELEGATE] == 1
+    assert sum(earlier.totals.by_category.values()) == 1
 
 
 # --- deals ---------------------------------------------------------------------------------
@@ -288,6 +293,19 @@ def test_resigning_with_the_same_amount_written_differently_is_not_a_conflict() 
     same = signed(2, "deal-1", minute=1, amount="500.00")
     assert fold([first, same])[1] == []
     assert fold([same, first])[1] == []
+
+
+def test_resigning_in_cny_with_a_rate_of_one_is_not_a_conflict() -> None:
+    first = signed(1, "deal-1", minute=0, amount="500.00")
+    same = signed(2, "deal-1", minute=1, amount="500.00", fx_rate_to_cny="1.0")
+    assert fold([first, same])[1] == []
+    assert fold([same, first])[1] == []
+
+
+def test_resigning_in_another_currency_is_a_conflict() -> None:
+    first = signed(1, "deal-1", minute=0, amount="500.00")
+    other = signed(2, "deal-1", minute=1, amount="500.00", currency="HKD", fx_rate_to_cny="1.0")
+    assert fold([first, other])[1] == [Conflict(SESSION_ID, "deal-1", event_id(1), event_id(2))]
 
 
 def test_resigning_of_a_voided_deal_with_other_content_is_still_reported() -> None:

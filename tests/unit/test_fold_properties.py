@@ -1,0 +1,273 @@
+"""The figures are a function of the SET of events (DESIGN §4), checked with Hypothesis.
+
+Random event sets live in a small world (a few attendees, deals, exhibitors and countries,
+four possible minutes) so that repeat scans, re-signings, voids before signings and ties on
+`occurred_at` (broken by `event_id`) happen in most examples. Each set is delivered in a
+random order with random redeliveries, and the fold must agree with `reference`, a direct
+reading of DESIGN §4 that shares no code with the fold.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.events import (
+    AttendeeCheckedIn,
+    Category,
+    DealKind,
+    DealSigned,
+    DealVoided,
+    Event,
+    ExhibitorRegistered,
+)
+from shared.figures import Tally
+from shared.fold import State, fold, keys_of
+
+from .factories import checkin, countries_of, event_id, registered, signed, voided
+
+PROPERTY = settings(max_examples=300, derandomize=True, database=None, deadline=None)
+
+ATTENDEES = ("att-0", "att-1", "att-2")
+DEALS = ("deal-0", "deal-1", "deal-2")
+EXHIBITORS = ("exh-0", "exh-1")
+COUNTRIES = ("CN", "DE", "HK", "ID", "TW")
+
+minutes = st.integers(min_value=0, max_value=3)
+recorded = st.integers(min_value=0, max_value=10)
+
+
+def any_event(n: int) -> st.SearchStrategy[Event]:
+    """Event number `n` (its id), of any type, in the small world above."""
+    return st.one_of(
+        st.builds(
+            checkin,
+            st.just(n),
+            attendee_id=st.sampled_from(ATTENDEES),
+            minute=minutes,
+            category=st.sampled_from(Category),
+            country=st.sampled_from(COUNTRIES),
+            recorded_minute=recorded,
+        ),
+        st.builds(
+            signed,
+            st.just(n),
+            deal_id=st.sampled_from(DEALS),
+            minute=minutes,
+            kind=st.sampled_from(DealKind),
+            # "100" and "100.00" are one amount; "1" and no rate are one CNY rate.
+            amount=st.sampled_from(("100.00", "100", "2500.50")),
+            fx_rate_to_cny=st.sampled_from((None, "1")),
+            counterparty_country=st.sampled_from((None, *COUNTRIES)),
+            recorded_minute=recorded,
+        ),
+        st.builds(
+            voided,
+            st.just(n),
+            deal_id=st.sampled_from(DEALS),
+            minute=minutes,
+            recorded_minute=recorded,
+        ),
+        st.builds(
+            registered,
+            st.just(n),
+            exhibitor_id=st.sampled_from(EXHIBITORS),
+            minute=minutes,
+            country=st.sampled_from(COUNTRIES),
+            projects_on_display=st.integers(min_value=0, max_value=3),
+            recorded_minute=recorded,
+        ),
+    )
+
+
+@st.composite
+def event_sets(draw: st.DrawFn) -> list[Event]:
+    """Distinct events; their ids are drawn apart, so their order is unrelated to time."""
+    numbers = draw(st.lists(st.integers(min_value=0, max_value=63), unique=True, max_size=20))
+    return [draw(any_event(n)) for n in numbers]
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
+    """An event set, and the same set as delivered: in any order, some events more than once."""
+    events = draw(event_sets())
+    again = draw(st.lists(st.sampled_from(events), max_size=8)) if events else []
+    return events, draw(st.permutations([*events, *again]))
+
+
+# --- the reference: DESIGN §4 read literally -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    checkins: int
+    attendees: int
+    by_category: dict[Category, int]
+    deals: int
+    by_kind: dict[DealKind, int]
+    deal_value_cny: Decimal
+    exhibitors: int
+    projects_on_display: int
+    countries: frozenset[str]
+    as_of: datetime | None
+
+
+def earliest(event: Event) -> tuple[datetime, UUID]:
+    return (event.occurred_at, event.event_id)
+
+
+def reference(events: list[Event]) -> Figures:
+    scans = [e for e in events if isinstance(e, AttendeeCheckedIn)]
+    signings = [e for e in events if isinstance(e, DealSigned)]
+    voided_ids = {e.deal_id for e in events if isinstance(e, DealVoided)}
+    registrations = [e for e in events if isinstance(e, ExhibitorRegistered)]
+
+    first_scan = {
+        a: min((e for e in scans if e.attendee_id == a), key=earliest)
+        for a in {e.attendee_id for e in scans}
+    }
+    counted = {
+        d: min((e for e in signings if e.deal_id == d), key=earliest)
+        for d in {e.deal_id for e in signings} - voided_ids
+    }
+    first_registration = {
+        x: min((e for e in registrations if e.exhibitor_id == x), key=earliest)
+        for x in {e.exhibitor_id for e in registrations}
+    }
+    categories = Counter(e.category for e in first_scan.values())
+    kinds = Counter(e.kind for e in counted.values())
+    return Figures(
+        checkins=len({e.event_id for e in scans}),
+        attendees=len(first_scan),
+        by_category={c: categories[c] for c in Category},
+        deals=len(counted),
+        by_kind={k: kinds[k] for k in DealKind},
+        deal_value_cny=sum((e.amount_cny for e in counted.values()), Decimal(0)),
+        exhibitors=len(first_registration),
+        projects_on_display=sum(e.projects_on_display for e in first_registration.values()),
+        countries=frozenset(
+            {e.country for e in scans}
+            | {e.counterparty_country for e in counted.values() if e.counterparty_country}
+            | {e.country for e in first_registration.values()}
+        ),
+        as_of=max((e.recorded_at for e in events), default=None),
+    )
+
+
+def observed(state: State) -> Figures:
+    totals = state.totals
+    countries = countries_of(state)
+    assert totals.countries == len(countries)
+    figures = Tally.of_session(totals, countries).figures()
+    assert figures.countries == len(countries)
+    return Figures(
+        checkins=totals.checkins,
+        attendees=figures.attendees,
+        by_category=dict(totals.by_category),
+        deals=figures.deals,
+        by_kind=dict(totals.by_kind),
+        deal_value_cny=totals.deal_value_cny,
+        exhibitors=totals.exhibitors,
+        projects_on_display=totals.projects_on_display,
+        countries=countries,
+        as_of=totals.as_of,
+    )
+
+
+def records(state: State) -> tuple[object, ...]:
+    """What the aggregator persists besides the totals: every record, and the country refs."""
+    refs = {code: n for code, n in state.country_refs.items() if n > 0}
+    return (state.totals, state.attendees, state.deals, state.exhibitors, refs)
+
+
+def content(e: DealSigned) -> tuple[object, ...]:
+    rate = Decimal(1) if e.fx_rate_to_cny is None else e.fx_rate_to_cny
+    return (e.kind, e.amount, e.currency, rate, e.amount_cny, e.counterparty_country)
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(deliveries())
+def test_any_arrival_order_with_redeliveries_gives_the_reference_figures(
+    delivery: tuple[list[Event], list[Event]],
+) -> None:
+    events, delivered = delivery
+    state, _ = fold(delivered)
+    assert observed(state) == reference(events)
+
+
+@PROPERTY
+@given(deliveries(), st.data())
+def test_folding_in_two_batches_equals_folding_at_once(
+    delivery: tuple[list[Event], list[Event]], data: st.DataObject
+) -> None:
+    events, delivered = delivery
+    cut = data.draw(st.integers(min_value=0, max_value=len(delivered)))
+    first = delivered[:cut]
+    folded_ids = {e.event_id for e in first}
+    second = [e for e in delivered[cut:] if e.event_id not in folded_ids]
+
+    live, _ = fold(first)
+    live, _ = fold(second, state=live)
+    rebuilt, _ = fold(events)
+
+    assert records(live) == records(rebuilt)
+    assert observed(live) == reference(events)
+
+
+@PROPERTY
+@given(deliveries(), st.data())
+def test_a_batch_folded_into_the_records_it_touches_gives_the_full_totals(
+    delivery: tuple[list[Event], list[Event]], data: st.DataObject
+) -> None:
+    """The aggregator's shape: it loads the totals and only the records a batch touches."""
+    events, delivered = delivery
+    cut = data.draw(st.integers(min_value=0, max_value=len(delivered)))
+    earlier, _ = fold(delivered[:cut])
+    folded_ids = {e.event_id for e in delivered[:cut]}
+    batch = [e for e in delivered[cut:] if e.event_id not in folded_ids]
+
+    keys = keys_of(batch)
+    partial = State(totals=earlier.totals)
+    partial.attendees = {k: v for k, v in earlier.attendees.items() if k in keys.attendees}
+    partial.deals = {k: v for k, v in earlier.deals.items() if k in keys.deals}
+    partial.exhibitors = {k: v for k, v in earlier.exhibitors.items() if k in keys.exhibitors}
+    # Country refs: those the batch names, and those of the records loaded for it.
+    named = set(keys.countries) | {x.country for x in partial.exhibitors.values()}
+    named |= {
+        d.signing.counterparty_country
+        for d in partial.deals.values()
+        if d.signing and d.signing.counterparty_country
+    }
+    partial.country_refs = {k: v for k, v in earlier.country_refs.items() if k in named}
+
+    fold(batch, state=partial)
+
+    assert partial.totals == fold(events)[0].totals
+
+
+@PROPERTY
+@given(deliveries())
+def test_conflicts_are_reported_for_the_deals_signed_with_differing_content(
+    delivery: tuple[list[Event], list[Event]],
+) -> None:
+    events, delivered = delivery
+    _, conflicts = fold(delivered)
+
+    signings = {e.event_id: e for e in events if isinstance(e, DealSigned)}
+    contents: dict[str, set[tuple[object, ...]]] = {}
+    for e in signings.values():
+        contents.setdefault(e.deal_id, set()).add(content(e))
+    assert {c.deal_id for c in conflicts} == {d for d, seen in contents.items() if len(seen) > 1}
+    for conflict in conflicts:
+        counted = signings[conflict.counted_event_id]
+        ignored = signings[conflict.ignored_event_id]
+        assert counted.deal_id == ignored.deal_id == conflict.deal_id
+        assert earliest(counted) < earliest(ignored)
+        assert content(counted) != content(ignored)
