@@ -39,11 +39,14 @@ class Services:
         return f"http://127.0.0.1:{self.env[PORTS[name]]}"
 
     def start(self, name: str) -> None:
+        self.spawn(name)
+        wait_until(lambda: self.ready(name), timeout=60, what=f"{name} to be ready")
+
+    def spawn(self, name: str) -> None:
         with (self.logs / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", name], env=self.env, stdout=log, stderr=log
             )
-        wait_until(lambda: self.ready(name), timeout=60, what=f"{name} to be ready")
 
     def ready(self, name: str) -> bool:
         process = self.processes[name]
