@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from shared import auth, embedded_redis, migration, runtime
 from shared.settings import Settings, get_settings
+from shared.tables import ExpoSession
 
 logger = logging.getLogger("expo")
 
@@ -56,6 +57,8 @@ def rebuild(settings: Settings, sessions: Sequence[str]) -> None:
 def create_token(settings: Settings, role: str, session: str | None, label: str | None) -> None:
     issued = auth.issue(auth.Role(role), session, label)
     with Session(runtime.engine(settings)) as db:
+        if session is not None and db.get(ExpoSession, session) is None:
+            raise SystemExit(f"there is no session {session!r}")
         db.add(issued.record)
         db.commit()
     print(f"token id {issued.id}, role {role}: {issued.secret}")  # noqa: T201

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from shared.problem import DomainError, Reason
 from shared.tables import ApiToken
 
-TOKEN_PREFIX = "expo_"
+TOKEN_PREFIX = "expo_"  # noqa: S105 - a visible prefix, not a secret
 
 
 class Role(StrEnum):
@@ -65,7 +65,7 @@ def bearer_secret(authorization: str | None) -> str:
 
 def authenticate(engine: Engine, secret: str, admin_token: str | None) -> Principal:
     if admin_token and hmac.compare_digest(secret.encode(), admin_token.encode()):
-        return Principal(token_id="env-admin", role=Role.ADMIN)
+        return Principal(token_id="env-admin", role=Role.ADMIN)  # noqa: S106
     with Session(engine) as db:
         record = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).first()
     if record is None or record.revoked_at is not None:

@@ -5,7 +5,7 @@ it, request validation failures and HTTP errors to `application/problem+json`.
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -100,7 +100,7 @@ class DomainError(Exception):
         return body
 
 
-def problem_response(error: DomainError, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(error: DomainError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error.body(), error.status, headers=headers, media_type=MEDIA_TYPE)
 
 
@@ -139,7 +139,12 @@ def install(app: FastAPI) -> None:
         logger.warning("dependency unavailable on %s: %s", request.url.path, exc)
         return problem_response(DomainError(Reason.UNAVAILABLE, "a dependency is unreachable"))
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unexpected error on %s", request.url.path, exc_info=exc)
+        return problem_response(DomainError(Reason.INTERNAL_ERROR, "an unexpected error"))
+
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[JSONResponse]]] = {
+        Exception: on_unexpected,
         DomainError: on_domain,
         RequestValidationError: on_validation,
         HTTPException: on_http,

@@ -12,7 +12,9 @@ VAR_DIR = Path("var")
 class Settings(BaseSettings):
     """What an operator can set. Bad values fail at start-up, not at first use."""
 
-    model_config = SettingsConfigDict(env_prefix="EXPO_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="EXPO_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     database_url: str = Field(default=f"sqlite:///{VAR_DIR}/expo.db")
     redis_url: str | None = None
@@ -23,7 +25,6 @@ class Settings(BaseSettings):
     ingest_port: int = Field(default=8001, ge=1, le=65535)
     aggregator_port: int = Field(default=8002, ge=1, le=65535)
     var_dir: Path = VAR_DIR
-    default_timezone: str = "Asia/Shanghai"
     # Aggregator tuning.
     consumer_name: str = "aggregator-1"
     fold_batch_size: int = Field(default=1000, ge=1, le=10_000)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Dialect, Table, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.events import Category, DealKind
@@ -32,7 +32,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if not isinstance(value, datetime):
@@ -186,7 +186,10 @@ class CountryRef(SQLModel, table=True):
     refs: int = 0
 
 
-PROJECTION_TABLES = (SessionFigures, AttendeeRecord, DealRecord, ExhibitorRecord, CountryRef)
+PROJECTION_TABLES: tuple[Table, ...] = tuple(
+    model.__table__  # type: ignore[union-attr]
+    for model in (SessionFigures, AttendeeRecord, DealRecord, ExhibitorRecord, CountryRef)
+)
 
 
 def totals_of(row: Any) -> Totals:

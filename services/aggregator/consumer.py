@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -131,9 +132,10 @@ class Consumer:
         for key in self.streams:
             cursor = "0-0"
             while True:
-                cursor, entries, *_ = self.redis.xautoclaim(
+                reply: Any = self.redis.xautoclaim(
                     key, GROUP, self.config.name, self.config.claim_idle_ms, cursor, count=500
                 )
+                cursor, entries = reply[0], reply[1]
                 if entries:
                     self._fold_stream(key, self._count_attempts(key, entries))
                 if cursor in (b"0-0", "0-0"):
@@ -141,30 +143,29 @@ class Consumer:
 
     def trim(self) -> None:
         """Drop entries below the lowest one not yet durable in SQL and acked."""
+        pending = lag = 0
         for key in self.streams:
-            groups = self.redis.xinfo_groups(key)
+            groups: Any = self.redis.xinfo_groups(key)
             group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
             if group is None:
                 continue
-            metrics.PENDING.set(group["pending"])
-            metrics.LAG.set(group.get("lag") or 0)
-            summary = self.redis.xpending(key, GROUP)
+            pending += int(group["pending"])
+            lag += int(group.get("lag") or 0)
+            summary: Any = self.redis.xpending(key, GROUP)
             floor = summary["min"] if summary["pending"] else _next_id(group["last-delivered-id"])
             self.redis.xtrim(key, minid=floor, approximate=True)
+        metrics.PENDING.set(pending)
+        metrics.LAG.set(lag)
 
-    def _read(self, streams: dict[str, str], block: int | None, own: bool = False) -> int:
-        reply = self.redis.xreadgroup(
-            GROUP,
-            self.config.name,
-            streams,
-            count=self.config.batch_size,
-            block=block,  # type: ignore[arg-type]
+    def _read(self, streams: dict[Any, Any], block: int | None, own: bool = False) -> int:
+        reply: Any = self.redis.xreadgroup(
+            GROUP, self.config.name, streams, count=self.config.batch_size, block=block
         )
         handled = 0
-        for key, entries in reply or []:
+        for key, read in reply or []:
             key_str = key.decode() if isinstance(key, bytes) else key
-            if own:
-                entries = [(entry_id, f) for entry_id, f in entries if f]
+            # An own pending entry with no fields was trimmed or deleted meanwhile.
+            entries = [(entry_id, f) for entry_id, f in read if f] if own else read
             handled += len(entries)
             self._fold_stream(key_str, entries)
         return handled
@@ -172,14 +173,12 @@ class Consumer:
     def _count_attempts(self, key: str, entries: list[RawEntry]) -> list[RawEntry]:
         """Reclaimed entries that were delivered too often go to the dead letters."""
         keep = []
-        details = self.redis.xpending_range(
-            key, GROUP, min=entries[0][0], max=entries[-1][0], count=len(entries)
-        )
-        delivered = {d["message_id"]: d["times_delivered"] for d in details}
         for entry_id, fields in entries:
+            details: Any = self.redis.xpending_range(key, GROUP, entry_id, entry_id, 1)
+            delivered = int(details[0]["times_delivered"]) if details else 0
             if not fields:
                 self.redis.xack(key, GROUP, entry_id)  # trimmed or deleted meanwhile
-            elif delivered.get(entry_id, 0) > self.config.max_deliveries:
+            elif delivered > self.config.max_deliveries:
                 self._dead_letter(key, entry_id, fields, "fold_failed_repeatedly")
             else:
                 keep.append((entry_id, fields))
@@ -243,10 +242,8 @@ class Consumer:
         self.failures[position] += 1
         if self.failures[position] >= self.config.max_deliveries:
             del self.failures[position]
-            fields = {b"event": b""}
-            entries = self.redis.xrange(key, position, position)
-            if entries:
-                fields = entries[0][1]
+            entries: Any = self.redis.xrange(key, position, position)
+            fields: dict[bytes, bytes] = entries[0][1] if entries else {}
             self._dead_letter(key, position, fields, "fold_failed_repeatedly")
 
     def _dead_letter(self, key: str, entry_id: bytes, fields: dict[bytes, bytes], why: str) -> None:

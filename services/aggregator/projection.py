@@ -107,8 +107,7 @@ def project(conn: Connection, session_id: str, events: Sequence[Event]) -> list[
 def reset(conn: Connection, session_ids: Iterable[str]) -> None:
     """Empty the projections of these sessions (before a rebuild from the event store)."""
     ids = list(session_ids)
-    for model in PROJECTION_TABLES:
-        table = model.__table__  # type: ignore[attr-defined]
+    for table in PROJECTION_TABLES:
         if table is not FIGURES:
             conn.execute(delete(table).where(table.c.session_id.in_(ids)))
     zeros = dict.fromkeys(COUNTER_COLUMNS, 0)

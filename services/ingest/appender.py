@@ -33,7 +33,11 @@ ROLES: dict[str, set[Role]] = {
 async def append_one(
     engine: Engine, redis: Redis, who: Principal, roles: set[Role], build: Build
 ) -> Accepted:
-    event = build(datetime.now(UTC), who.token_id)
+    try:
+        event = build(datetime.now(UTC), who.token_id)
+    except DomainError as error:
+        metrics.INGESTED.labels("unknown", error.reason.value).inc()
+        raise
     try:
         authorize(who, roles, event.session_id)
         sessions = await run_in_threadpool(load_sessions, engine, [event.session_id])
@@ -41,7 +45,7 @@ async def append_one(
     except DomainError as error:
         metrics.INGESTED.labels(event.type, error.reason.value).inc()
         raise
-    position = await redis.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
+    position: Any = await redis.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
     metrics.INGESTED.labels(event.type, "accepted").inc()
     logger.debug("session %s: appended event %s", event.session_id, event.event_id)
     return Accepted(event_id=event.event_id, position=position.decode())

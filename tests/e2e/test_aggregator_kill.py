@@ -4,6 +4,7 @@ doubled."""
 import random
 import signal
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,26 +26,54 @@ def day_of_events(session: str, n: int) -> list[dict[str, Any]]:
     rng = random.Random(2025)
     events: list[dict[str, Any]] = []
     for _ in range(n):
-        common = {"session_id": session, "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
-                  "occurred_at": (T0 + timedelta(seconds=rng.randint(0, 7 * 3600))).isoformat()}
+        common = {
+            "session_id": session,
+            "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            "occurred_at": (T0 + timedelta(seconds=rng.randint(0, 7 * 3600))).isoformat(),
+        }
         roll = rng.random()
         if roll < 0.75:
-            events.append({"type": "attendee.checked_in", **common,
-                           "attendee_id": f"A{rng.randint(1, 2500)}",
-                           "category": rng.choice(["professional", "general", "exhibitor"]),
-                           "country": rng.choice(["CN", "HK", "MO", "TW", "DE", "ID", "JP"])})
+            events.append(
+                {
+                    "type": "attendee.checked_in",
+                    **common,
+                    "attendee_id": f"A{rng.randint(1, 2500)}",
+                    "category": rng.choice(["professional", "general", "exhibitor"]),
+                    "country": rng.choice(["CN", "HK", "MO", "TW", "DE", "ID", "JP"]),
+                }
+            )
         elif roll < 0.9:
-            events.append({"type": "deal.signed", **common, "deal_id": f"D{rng.randint(1, 300)}",
-                           "title": "Project", "kind": rng.choice(["contract", "agreement"]),
-                           "amount": f"{rng.randint(1, 10**10)}.{rng.randint(0, 99):02d}",
-                           "counterparty_country": rng.choice(["SG", "FR"])})
+            events.append(
+                {
+                    "type": "deal.signed",
+                    **common,
+                    "deal_id": f"D{rng.randint(1, 300)}",
+                    "title": "Project",
+                    "kind": rng.choice(["contract", "agreement"]),
+                    "amount": f"{rng.randint(1, 10**10)}.{rng.randint(0, 99):02d}",
+                    "counterparty_country": rng.choice(["SG", "FR"]),
+                }
+            )
         elif roll < 0.95:
-            events.append({"type": "deal.voided", **common, "deal_id": f"D{rng.randint(1, 300)}",
-                           "reason": "withdrawn"})
+            events.append(
+                {
+                    "type": "deal.voided",
+                    **common,
+                    "deal_id": f"D{rng.randint(1, 300)}",
+                    "reason": "withdrawn",
+                }
+            )
         else:
-            events.append({"type": "exhibitor.registered", **common,
-                           "exhibitor_id": f"X{rng.randint(1, 200)}", "name": "Maker",
-                           "country": "CN", "projects_on_display": rng.randint(0, 9)})
+            events.append(
+                {
+                    "type": "exhibitor.registered",
+                    **common,
+                    "exhibitor_id": f"X{rng.randint(1, 200)}",
+                    "name": "Maker",
+                    "country": "CN",
+                    "projects_on_display": rng.randint(0, 9),
+                }
+            )
     return events + rng.sample(events, n // 10)  # retries of acknowledged events
 
 
@@ -52,17 +81,29 @@ def day_of_events(session: str, n: int) -> list[dict[str, Any]]:
 def test_killing_the_aggregator_mid_fold_loses_and_doubles_nothing(services: Services) -> None:
     api, ingest = services.client("api"), services.client("ingest")
     expo = create(api, "/v1/expos", {"id": new_id("expo"), "name": "Kill test expo"})["id"]
-    session = create(api, f"/v1/expos/{expo}/sessions", {
-        "id": new_id("session"), "ordinal": 1, "name": "1st",
-        "starts_on": "2025-09-26", "ends_on": "2025-09-29"})["id"]
+    session = create(
+        api,
+        f"/v1/expos/{expo}/sessions",
+        {
+            "id": new_id("session"),
+            "ordinal": 1,
+            "name": "1st",
+            "starts_on": "2025-09-26",
+            "ends_on": "2025-09-29",
+        },
+    )["id"]
     api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)
     services.kill("aggregator")  # build a backlog first, so there is a long fold to interrupt
 
     items = day_of_events(session, 4000)
     for start in range(0, len(items), 500):
-        response = ingest.post("/v1/events:batch", json={"events": items[start : start + 500]}, headers=ADMIN)
+        response = ingest.post(
+            "/v1/events:batch", json={"events": items[start : start + 500]}, headers=ADMIN
+        )
         assert {r["status"] for r in response.json()["results"]} == {"accepted"}
-    state, _ = fold(ITEMS.validate_python(i).to_event(datetime.now(UTC), "reference") for i in items)
+    state, _ = fold(
+        ITEMS.validate_python(i).to_event(datetime.now(UTC), "reference") for i in items
+    )
     countries = {country for country, refs in state.country_refs.items() if refs > 0}
     expected = Tally.of_session(state.totals, countries).figures().model_dump(mode="json")
 
@@ -70,10 +111,13 @@ def test_killing_the_aggregator_mid_fold_loses_and_doubles_nothing(services: Ser
         value: int = api.get(f"/v1/sessions/{session}/totals").json()["current"]["checkins"]
         return value
 
+    def progress_past(floor: int) -> Callable[[], int]:
+        return lambda: n if (n := checkins()) > floor else 0
+
     kills, seen = 0, 0
     while kills < 5:
         services.spawn("aggregator")
-        seen = wait_until(lambda: (n := checkins()) > seen and n, timeout=60, what="fold progress")
+        seen = wait_until(progress_past(seen), timeout=60, what="fold progress")
         if seen == expected["checkins"]:
             break
         services.kill("aggregator", signal.SIGKILL)
@@ -82,10 +126,14 @@ def test_killing_the_aggregator_mid_fold_loses_and_doubles_nothing(services: Ser
         services.spawn("aggregator")
 
     current = wait_until(
-        lambda: (c := api.get(f"/v1/sessions/{session}/totals").json()["current"]) == expected and c,
+        lambda: (
+            (c := api.get(f"/v1/sessions/{session}/totals").json()["current"]) == expected and c
+        ),
         timeout=120,
         what="the figures of exactly the acknowledged events",
     )
-    print(f"\nkill test: {len(items)} events posted ({len(items) - 4000} retries), {kills} SIGKILLs "
-          f"mid-fold, {current['checkins']} check-ins and {current['deals']} deals as the reference")
+    print(
+        f"\nkill test: {len(items)} events posted ({len(items) - 4000} retries), {kills} SIGKILLs "
+        f"mid-fold, {current['checkins']} check-ins and {current['deals']} deals as the reference"
+    )
     assert kills >= 3, "the fold finished too fast to be interrupted; the test proved nothing"

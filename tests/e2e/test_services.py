@@ -32,8 +32,13 @@ def setup_expo(api: httpx2.Client) -> tuple[str, str]:
     session = create(
         api,
         f"/v1/expos/{expo['id']}/sessions",
-        {"id": new_id("mianyang-5"), "ordinal": 5, "name": "The 5th session",
-         "starts_on": "2017-11-16", "ends_on": "2017-11-19"},
+        {
+            "id": new_id("mianyang-5"),
+            "ordinal": 5,
+            "name": "The 5th session",
+            "starts_on": "2017-11-16",
+            "ends_on": "2017-11-19",
+        },
     )
     opened = api.patch(f"/v1/sessions/{session['id']}", json={"status": "open"}, headers=ADMIN)
     assert opened.status_code == 200
@@ -50,14 +55,24 @@ def accepted(response: httpx2.Response) -> dict[str, Any]:
 def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None:
     api, ingest = services.client("api"), services.client("ingest")
     expo, session = setup_expo(api)
-    desk = {"Authorization": "Bearer " + create(api, "/v1/tokens", {"role": "desk", "session_id": session})["token"]}
+    desk = {
+        "Authorization": "Bearer "
+        + create(api, "/v1/tokens", {"role": "desk", "session_id": session})["token"]
+    }
     stage = {"Authorization": "Bearer " + create(api, "/v1/tokens", {"role": "ceremony"})["token"]}
-    organizer = {"Authorization": "Bearer " + create(api, "/v1/tokens", {"role": "organizer"})["token"]}
+    organizer = {
+        "Authorization": "Bearer " + create(api, "/v1/tokens", {"role": "organizer"})["token"]
+    }
     now = datetime.now(UTC)
 
     def checkin(attendee: str, category: str, country: str, **extra: Any) -> dict[str, Any]:
-        body = {"session_id": session, "attendee_id": attendee, "category": category,
-                "country": country, **extra}
+        body = {
+            "session_id": session,
+            "attendee_id": attendee,
+            "category": category,
+            "country": country,
+            **extra,
+        }
         return accepted(ingest.post("/v1/checkins", json=body, headers=desk))
 
     checkin("A1", "professional", "CN", desk_id="gate-1")
@@ -68,43 +83,126 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
         checkin("A3", "professional", "TW", event_id=retried)
 
     deal = {"session_id": session, "title": "Medical cyclotron line", "kind": "contract"}
-    accepted(ingest.post("/v1/deals", json={**deal, "deal_id": "D1", "amount": "13550000000.00"}, headers=stage))
-    accepted(ingest.post("/v1/deals", json={
-        **deal, "deal_id": "D2", "kind": "agreement", "amount": "250000000.00", "currency": "USD",
-        "fx_rate_to_cny": "7.1234", "counterparty": "Jakarta Robotics", "counterparty_country": "ID",
-    }, headers=stage))
-    accepted(ingest.post("/v1/deals/D3/void", json={"session_id": session, "reason": "duplicate"}, headers=stage))
-    accepted(ingest.post("/v1/deals", json={**deal, "deal_id": "D3", "amount": "99.00"}, headers=stage))
-    accepted(ingest.post("/v1/exhibitors", json={
-        "session_id": session, "exhibitor_id": "X1", "name": "GiaStar Magnetic Material",
-        "country": "CN", "projects_on_display": 12, "booth_area_m2": "36.00",
-    }, headers=organizer))
+    accepted(
+        ingest.post(
+            "/v1/deals", json={**deal, "deal_id": "D1", "amount": "13550000000.00"}, headers=stage
+        )
+    )
+    accepted(
+        ingest.post(
+            "/v1/deals",
+            json={
+                **deal,
+                "deal_id": "D2",
+                "kind": "agreement",
+                "amount": "250000000.00",
+                "currency": "USD",
+                "fx_rate_to_cny": "7.1234",
+                "counterparty": "Jakarta Robotics",
+                "counterparty_country": "ID",
+            },
+            headers=stage,
+        )
+    )
+    accepted(
+        ingest.post(
+            "/v1/deals/D3/void", json={"session_id": session, "reason": "duplicate"}, headers=stage
+        )
+    )
+    accepted(
+        ingest.post("/v1/deals", json={**deal, "deal_id": "D3", "amount": "99.00"}, headers=stage)
+    )
+    accepted(
+        ingest.post(
+            "/v1/exhibitors",
+            json={
+                "session_id": session,
+                "exhibitor_id": "X1",
+                "name": "GiaStar Magnetic Material",
+                "country": "CN",
+                "projects_on_display": 12,
+                "booth_area_m2": "36.00",
+            },
+            headers=organizer,
+        )
+    )
 
-    batch = ingest.post("/v1/events:batch", headers=ADMIN, json={"events": [
-        {"type": "attendee.checked_in", "session_id": session, "attendee_id": "A4",
-         "category": "vip", "country": "DE"},
-        {"type": "attendee.checked_in", "session_id": session, "attendee_id": "A5",
-         "category": "vip", "country": "de"},
-        {"type": "deal.signed", "session_id": session, "deal_id": "D4", "title": "Magnets",
-         "kind": "intent", "amount": 1.5},
-        {"type": "deal.signed", "session_id": session, "deal_id": "D4", "title": "Magnets",
-         "kind": "intent", "amount": "400000000.00"},
-        {"type": "exhibitor.registered", "session_id": session, "exhibitor_id": "X2",
-         "name": "Tianlian Robots", "country": "CN", "projects_on_display": -3},
-        {"type": "attendee.checked_in", "session_id": session, "attendee_id": "A3",
-         "category": "professional", "country": "TW", "event_id": retried},
-    ]})
+    batch = ingest.post(
+        "/v1/events:batch",
+        headers=ADMIN,
+        json={
+            "events": [
+                {
+                    "type": "attendee.checked_in",
+                    "session_id": session,
+                    "attendee_id": "A4",
+                    "category": "vip",
+                    "country": "DE",
+                },
+                {
+                    "type": "attendee.checked_in",
+                    "session_id": session,
+                    "attendee_id": "A5",
+                    "category": "vip",
+                    "country": "de",
+                },
+                {
+                    "type": "deal.signed",
+                    "session_id": session,
+                    "deal_id": "D4",
+                    "title": "Magnets",
+                    "kind": "intent",
+                    "amount": 1.5,
+                },
+                {
+                    "type": "deal.signed",
+                    "session_id": session,
+                    "deal_id": "D4",
+                    "title": "Magnets",
+                    "kind": "intent",
+                    "amount": "400000000.00",
+                },
+                {
+                    "type": "exhibitor.registered",
+                    "session_id": session,
+                    "exhibitor_id": "X2",
+                    "name": "Tianlian Robots",
+                    "country": "CN",
+                    "projects_on_display": -3,
+                },
+                {
+                    "type": "attendee.checked_in",
+                    "session_id": session,
+                    "attendee_id": "A3",
+                    "category": "professional",
+                    "country": "TW",
+                    "event_id": retried,
+                },
+            ]
+        },
+    )
     assert batch.status_code == 200
     assert [r["status"] for r in batch.json()["results"]] == [
-        "accepted", "rejected", "rejected", "accepted", "rejected", "accepted"
+        "accepted",
+        "rejected",
+        "rejected",
+        "accepted",
+        "rejected",
+        "accepted",
     ]
 
     expected_current = {
         "checkins": 5,  # A1 twice, A2, A3 once however often retried, A4
         "attendees": 4,
         "professional_attendees": 1,  # A3; A1's earliest check-in was as general
-        "attendees_by_category": {"professional": 1, "general": 1, "exhibitor": 0, "media": 1,
-                                  "vip": 1, "delegate": 0},
+        "attendees_by_category": {
+            "professional": 1,
+            "general": 1,
+            "exhibitor": 0,
+            "media": 1,
+            "vip": 1,
+            "delegate": 0,
+        },
         "deals": 3,
         "deals_by_kind": {"contract": 1, "agreement": 1, "intent": 1},
         "deal_value_cny": "15730850000.00",  # 13,550,000,000 + 250,000,000 x 7.1234 + 400,000,000
@@ -114,7 +212,10 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
         "projects_on_display": 12,
     }
     totals = wait_until(
-        lambda: (t := api.get(f"/v1/sessions/{session}/totals").json())["current"] == expected_current and t,
+        lambda: (
+            (t := api.get(f"/v1/sessions/{session}/totals").json())["current"] == expected_current
+            and t
+        ),
         timeout=30,
         what="the folded figures",
     )
@@ -124,8 +225,14 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
         "checkins": 5,
         "attendees": 1960004,
         "professional_attendees": 270001,
-        "attendees_by_category": {"professional": 270001, "general": 1, "exhibitor": 0,
-                                  "media": 1, "vip": 1, "delegate": 0},
+        "attendees_by_category": {
+            "professional": 270001,
+            "general": 1,
+            "exhibitor": 0,
+            "media": 1,
+            "vip": 1,
+            "delegate": 0,
+        },
         "deals": 2110,
         "deals_by_kind": {"contract": 1, "agreement": 1, "intent": 1},
         "deal_value_cny": "360730850000.00",
@@ -136,7 +243,12 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
     }
     display = api.get(f"/v1/display/{expo}")
     assert display.json()["cumulative"]["deal_value_cny"] == "360730850000.00"
-    assert api.get(f"/v1/display/{expo}", headers={"If-None-Match": display.headers["etag"]}).status_code == 304
+    assert (
+        api.get(
+            f"/v1/display/{expo}", headers={"If-None-Match": display.headers["etag"]}
+        ).status_code
+        == 304
+    )
     for name in ("api", "ingest", "aggregator"):
         metrics = services.client(name).get("/metrics").text
         assert "expo_" in metrics

@@ -15,7 +15,7 @@ from services.api.app import create_app as create_api
 from services.ingest.app import create_app as create_ingest
 from shared.db import make_engine
 from shared.settings import Settings
-from shared.stream import stream_key
+from shared.stream import GROUP, stream_key
 from tests.conftest import ADMIN_TOKEN, new_id
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -72,12 +72,23 @@ class Stack:
         body: dict[str, Any] = response.json()
         return body
 
+    def entries(self, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        found: Any = self.redis.xrange(key)
+        return list(found)
+
+    def read_as(self, consumer: str, session_id: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Read new entries as another consumer of the group would, without acking."""
+        reply: Any = self.redis.xreadgroup(GROUP, consumer, {stream_key(session_id): ">"})
+        return list(reply[0][1]) if reply else []
+
     def stream_length(self, session_id: str) -> int:
         return int(self.redis.xlen(stream_key(session_id)))
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         database_url=database_url,
         redis_url=redis_url,

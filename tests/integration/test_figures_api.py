@@ -21,20 +21,32 @@ FOUR_PREVIOUS = {
 
 
 def checkin(stack: Stack, session: str, attendee: str, country: str) -> None:
-    body = {"session_id": session, "attendee_id": attendee, "category": "professional",
-            "country": country}
+    body = {
+        "session_id": session,
+        "attendee_id": attendee,
+        "category": "professional",
+        "country": country,
+    }
     assert stack.ingest.post("/v1/checkins", json=body, headers=ADMIN).status_code == 202
 
 
 def deal(stack: Stack, session: str, deal_id: str, amount: str) -> None:
-    body = {"session_id": session, "deal_id": deal_id, "title": "T", "kind": "agreement",
-            "amount": amount}
+    body = {
+        "session_id": session,
+        "deal_id": deal_id,
+        "title": "T",
+        "kind": "agreement",
+        "amount": amount,
+    }
     assert stack.ingest.post("/v1/deals", json=body, headers=ADMIN).status_code == 202
 
 
 def test_cumulative_adds_the_baseline_and_earlier_sessions(stack: Stack) -> None:
     expo = stack.new_expo()
-    assert stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS, headers=ADMIN).status_code == 201
+    assert (
+        stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS, headers=ADMIN).status_code
+        == 201
+    )
     stack.new_session(expo, 5, "closed")
     sixth = stack.new_session(expo, 6)
     checkin(stack, sixth, "A1", "CN")
@@ -81,11 +93,15 @@ def test_history_lists_each_edition_with_its_running_cumulative(stack: Stack) ->
     stack.fold()
     rows = stack.api.get(f"/v1/expos/{expo}/history").json()["rows"]
     assert [(r["kind"], r["first_ordinal"]) for r in rows] == [
-        ("baseline", 1), ("session", 5), ("session", 6)
+        ("baseline", 1),
+        ("session", 5),
+        ("session", 6),
     ]
     assert [r["cumulative"]["deals"] for r in rows] == [2107, 2108, 2109]
     assert [r["cumulative"]["deal_value_cny"] for r in rows] == [
-        "345000000000.00", "345000000100.00", "345000000300.00"
+        "345000000000.00",
+        "345000000100.00",
+        "345000000300.00",
     ]
 
 
@@ -118,8 +134,13 @@ def test_reference_data_refuses_duplicates_overlaps_and_bad_transitions(stack: S
     again = stack.api.post("/v1/expos", json={"id": expo, "name": "Again"}, headers=ADMIN)
     assert again.json()["reason"] == "already_exists"
     stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS, headers=ADMIN)
-    overlap = {"id": expo + "-3", "ordinal": 3, "name": "3rd", "starts_on": "2016-11-01",
-               "ends_on": "2016-11-04"}
+    overlap = {
+        "id": expo + "-3",
+        "ordinal": 3,
+        "name": "3rd",
+        "starts_on": "2016-11-01",
+        "ends_on": "2016-11-04",
+    }
     response = stack.api.post(f"/v1/expos/{expo}/sessions", json=overlap, headers=ADMIN)
     assert (response.status_code, response.json()["reason"]) == (409, "ordinal_taken")
     session = stack.new_session(expo, 5, "closed")
@@ -127,8 +148,12 @@ def test_reference_data_refuses_duplicates_overlaps_and_bad_transitions(stack: S
     assert (reopen.status_code, reopen.json()["reason"]) == (409, "invalid_transition")
     missing = stack.api.get("/v1/sessions/nope/totals")
     assert (missing.status_code, missing.json()["reason"]) == (404, "unknown_session")
-    bad_tz = stack.api.post("/v1/expos", json={"id": "tz", "name": "X", "timezone": "Mars/Base"},
-                            headers=ADMIN)
+    bad_tz = stack.api.post(
+        "/v1/expos", json={"id": "tz", "name": "X", "timezone": "Mars/Base"}, headers=ADMIN
+    )
     assert bad_tz.status_code == 422
     bad_dates = {**overlap, "id": expo + "-9", "ordinal": 9, "ends_on": "2016-10-01"}
-    assert stack.api.post(f"/v1/expos/{expo}/sessions", json=bad_dates, headers=ADMIN).status_code == 422
+    assert (
+        stack.api.post(f"/v1/expos/{expo}/sessions", json=bad_dates, headers=ADMIN).status_code
+        == 422
+    )

@@ -89,7 +89,9 @@ def test_each_validation_rule_refuses_the_event_and_appends_nothing(
 
 def test_malformed_json_is_a_400_problem(stack: Stack) -> None:
     response = stack.ingest.post(
-        "/v1/checkins", content=b'{"session_id": ', headers={**ADMIN, "content-type": "application/json"}
+        "/v1/checkins",
+        content=b'{"session_id": ',
+        headers={**ADMIN, "content-type": "application/json"},
     )
     assert_problem(response, 400, "malformed_body")
 
@@ -126,10 +128,20 @@ def test_a_batch_accepts_the_good_items_and_says_why_each_bad_one_was_refused(
     results = response.json()["results"]
     assert [r["index"] for r in results] == list(range(6))
     assert [r["status"] for r in results] == [
-        "accepted", "rejected", "rejected", "rejected", "rejected", "accepted"
+        "accepted",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "accepted",
     ]
     assert [r["reason"] for r in results] == [
-        None, "validation_failed", "validation_failed", "validation_failed", "unknown_session", None
+        None,
+        "validation_failed",
+        "validation_failed",
+        "validation_failed",
+        "unknown_session",
+        None,
     ]
     assert all(r["errors"] for r in results if r["status"] == "rejected")
     assert stack.stream_length(session) == 2
@@ -150,12 +162,16 @@ def test_a_batch_of_more_than_1000_events_is_refused_whole(stack: Stack, session
 
 def test_an_unknown_session_is_404(stack: Stack) -> None:
     body = {"session_id": "no-such-session", **CHECKIN}
-    assert_problem(stack.ingest.post("/v1/checkins", json=body, headers=ADMIN), 404, "unknown_session")
+    assert_problem(
+        stack.ingest.post("/v1/checkins", json=body, headers=ADMIN), 404, "unknown_session"
+    )
 
 
 def test_a_planned_session_takes_no_events(stack: Stack) -> None:
     session = stack.new_session(stack.new_expo(), status="planned")
-    response = stack.ingest.post("/v1/checkins", json={"session_id": session, **CHECKIN}, headers=ADMIN)
+    response = stack.ingest.post(
+        "/v1/checkins", json={"session_id": session, **CHECKIN}, headers=ADMIN
+    )
     assert_problem(response, 409, "session_not_open")
     assert stack.stream_length(session) == 0
 
@@ -163,10 +179,16 @@ def test_a_planned_session_takes_no_events(stack: Stack) -> None:
 def test_a_closed_session_takes_only_events_that_occurred_before_it_closed(stack: Stack) -> None:
     session = stack.new_session(stack.new_expo(), status="closed")
     closed_at = datetime.fromisoformat(stack.api.get(f"/v1/sessions/{session}").json()["closed_at"])
-    before = {"session_id": session, **CHECKIN, "occurred_at": (closed_at - timedelta(hours=1)).isoformat()}
+    before = {
+        "session_id": session,
+        **CHECKIN,
+        "occurred_at": (closed_at - timedelta(hours=1)).isoformat(),
+    }
     after = {"session_id": session, **CHECKIN, "attendee_id": "A2"}
     assert stack.ingest.post("/v1/checkins", json=before, headers=ADMIN).status_code == 202
-    assert_problem(stack.ingest.post("/v1/checkins", json=after, headers=ADMIN), 409, "session_closed")
+    assert_problem(
+        stack.ingest.post("/v1/checkins", json=after, headers=ADMIN), 409, "session_closed"
+    )
     stack.fold()
     assert stack.totals(session)["current"]["checkins"] == 1
 
@@ -205,11 +227,16 @@ def test_a_token_of_the_wrong_role_is_403(
 
 
 def test_each_role_may_post_its_own_events(stack: Stack, session: str) -> None:
-    cases = [("desk", "/v1/checkins", CHECKIN), ("ceremony", "/v1/deals", DEAL),
-             ("ceremony", "/v1/deals/D1/void", {"reason": "typo"}),
-             ("organizer", "/v1/exhibitors", EXHIBITOR)]
+    cases: list[tuple[str, str, dict[str, Any]]] = [
+        ("desk", "/v1/checkins", CHECKIN),
+        ("ceremony", "/v1/deals", DEAL),
+        ("ceremony", "/v1/deals/D1/void", {"reason": "typo"}),
+        ("organizer", "/v1/exhibitors", EXHIBITOR),
+    ]
     for role, path, body in cases:
-        response = stack.ingest.post(path, json={"session_id": session, **body}, headers=stack.token(role, session))
+        response = stack.ingest.post(
+            path, json={"session_id": session, **body}, headers=stack.token(role, session)
+        )
         assert response.status_code == 202, (role, response.text)
 
 
@@ -217,7 +244,9 @@ def test_a_token_bound_to_one_session_cannot_post_to_another(stack: Stack) -> No
     expo = stack.new_expo()
     mine, other = stack.new_session(expo, 1), stack.new_session(expo, 2)
     token = stack.token("desk", mine)
-    response = stack.ingest.post("/v1/checkins", json={"session_id": other, **CHECKIN}, headers=token)
+    response = stack.ingest.post(
+        "/v1/checkins", json={"session_id": other, **CHECKIN}, headers=token
+    )
     assert_problem(response, 403, "wrong_session")
     batch = stack.ingest.post(
         "/v1/events:batch",
