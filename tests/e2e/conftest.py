@@ -94,7 +94,9 @@ def services(
     started = Services(env, tmp_path)
     try:
         for name in PORTS:
-            started.start(name)
+            started.spawn(name)
+        for name in PORTS:
+            wait_until(lambda name=name: started.ready(name), timeout=60, what=f"{name} ready")
         yield started
     finally:
         started.stop_all()

@@ -276,3 +276,16 @@ def test_issued_tokens_are_stored_only_as_hashes(stack: Stack) -> None:
         record = db.exec(select(ApiToken).where(ApiToken.id == issued["id"])).one()
     assert issued["token"] not in record.token_hash
     assert len(issued["token"]) >= 43  # 256 random bits, url-safe
+
+
+def test_reads_need_a_token_when_they_are_not_public(stack: Stack, session: str) -> None:
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from services.api.app import create_app  # noqa: PLC0415
+
+    private = stack.settings.model_copy(update={"public_reads": False})
+    with TestClient(create_app(private)) as api:
+        path = f"/v1/sessions/{session}/totals"
+        assert_problem(api.get(path), 401, "unauthorized")
+        assert api.get(path, headers=stack.token("display")).status_code == 200
+    assert stack.api.get(path).status_code == 200  # public by default
