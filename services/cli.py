@@ -151,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} service alone")
     commands.add_parser("migrate", help="apply database migrations")
+    demo = commands.add_parser("demo", help="simulate an expo day against running services")
+    demo.add_argument("--rate", type=float, default=20.0, help="check-ins per second")
+    demo.add_argument(
+        "--duration", type=float, default=None, help="seconds (default: until Ctrl-C)"
+    )
     rebuild_cmd = commands.add_parser("rebuild", help="recompute projections from the events")
     rebuild_cmd.add_argument("--session", action="append", default=[], help="only this session")
     token = commands.add_parser("token", help="manage API tokens")
@@ -171,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             up(settings)
         case "migrate":
             migrate(settings)
+        case "demo":
+            from services import demo as simulation  # noqa: PLC0415
+
+            simulation.run(settings, simulation.DemoPlan(args.rate, duration=args.duration))
         case "rebuild":
             rebuild(settings, args.session)
         case "token":

@@ -254,3 +254,27 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
         assert "expo_" in metrics
     folded = services.client("aggregator").get("/metrics").text
     assert 'expo_aggregator_events_folded_total{type="attendee.checked_in"} 5.0' in folded
+
+
+def test_the_demo_moves_the_display(services: Services) -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--rate", "50", "--duration", "3"],
+        env=services.env,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    assert b"'refused': 0" in finished.stdout
+    api = services.client("api")
+    display = wait_until(
+        lambda: (
+            (d := api.get("/v1/display/demo-hitech-expo").json())["current"]["checkins"] > 50 and d
+        ),
+        timeout=30,
+        what="the demo's check-ins on the display",
+    )
+    assert display["session"]["status"] == "open"
+    assert display["cumulative"]["deals"] >= 2107
