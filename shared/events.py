@@ -80,7 +80,9 @@ Amount = Annotated[
 FxRate = Annotated[
     Decimal, BeforeValidator(_no_float), Field(gt=0, le=Decimal(10) ** 6, decimal_places=10)
 ]
-AmountCny = Annotated[Decimal, BeforeValidator(_no_float), Field(gt=0, le=MAX_AMOUNT_CNY)]
+AmountCny = Annotated[
+    Decimal, BeforeValidator(_no_float), Field(gt=0, le=MAX_AMOUNT_CNY, decimal_places=2)
+]
 Area = Annotated[
     Decimal, BeforeValidator(_no_float), Field(ge=0, le=Decimal(10) ** 7, decimal_places=2)
 ]

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import (
+    CENT,
     MAX_AMOUNT_CNY,
     Amount,
     AttendeeCheckedIn,
@@ -100,9 +101,14 @@ class SignDeal(EventRequest):
         return self
 
     def to_event(self, received_at: datetime, source: str) -> Event:
-        fields = self.model_dump(exclude={"session_id", "event_id", "occurred_at"})
+        fields = self.model_dump(exclude={"session_id", "event_id", "occurred_at", "amount"})
         amount_cny = to_cny(self.amount, self.fx_rate_to_cny)
-        return DealSigned(**self.envelope(received_at, source), **fields, amount_cny=amount_cny)
+        return DealSigned(
+            **self.envelope(received_at, source),
+            **fields,
+            amount=self.amount.quantize(CENT),  # "1e2" goes on as "100.00"
+            amount_cny=amount_cny,
+        )
 
 
 class VoidDeal(EventRequest):

@@ -1,0 +1,309 @@
+"""The event contract (DESIGN §3): exact money, valid codes, and nothing unexpected accepted."""
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events import (
+    UPCASTERS,
+    AttendeeCheckedIn,
+    Category,
+    DealKind,
+    DealSigned,
+    DealVoided,
+    Event,
+    ExhibitorRegistered,
+    decode_event,
+    encode_event,
+    sort_key,
+    to_cny,
+)
+
+from .factories import checkin, event_id, registered, signed, voided
+
+
+def wire(event: Event) -> dict[str, Any]:
+    """The event as JSON carries it."""
+    raw: dict[str, Any] = json.loads(encode_event(event))
+    return raw
+
+
+def decode(raw: dict[str, Any]) -> Event:
+    return decode_event(json.dumps(raw))
+
+
+def rejection(raw: dict[str, Any]) -> set[str]:
+    """The error types a decoding of `raw` fails with."""
+    with pytest.raises(ValidationError) as caught:
+        decode(raw)
+    return {error["type"] for error in caught.value.errors()}
+
+
+# --- money -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "rate", "cny"),
+    [
+        ("0.125", None, "0.12"),
+        ("0.135", None, "0.14"),
+        ("0.25", "0.5", "0.12"),
+        ("0.27", "0.5", "0.14"),
+        ("0.01", "0.5", "0.00"),
+        ("0.03", "0.5", "0.02"),
+        ("1234567890123.45", "0.5", "617283945061.72"),
+        ("1234567890123.47", "0.5", "617283945061.74"),
+        ("13550000000.00", None, "13550000000.00"),
+        ("100", None, "100.00"),
+        ("1000000.00", "7.1234567891", "7123456.79"),
+        ("1234567.89", "0.1234567891", "152415.79"),
+        ("9999999999999.99", "9.9999999999", "99999999998999.90"),
+    ],
+)
+def test_cny_value_is_amount_times_rate_rounded_half_even_to_the_fen(
+    amount: str, rate: str | None, cny: str
+) -> None:
+    value = to_cny(Decimal(amount), None if rate is None else Decimal(rate))
+    assert str(value) == cny
+
+
+def test_money_travels_as_decimal_strings() -> None:
+    deal = signed(1, "deal-1", amount="1000000.00", currency="USD", fx_rate_to_cny="7.1234567891")
+    raw = wire(deal)
+    assert raw["amount"] == "1000000.00"
+    assert raw["fx_rate_to_cny"] == "7.1234567891"
+    assert raw["amount_cny"] == "7123456.79"
+    assert wire(registered(2, "exh-1"))["booth_area_m2"] == "36.00"
+
+
+@pytest.mark.parametrize("field", ["amount", "fx_rate_to_cny", "amount_cny"])
+def test_money_sent_as_a_float_is_refused(field: str) -> None:
+    raw = wire(signed(1, "deal-1", currency="USD", fx_rate_to_cny="7.1"))
+    raw[field] = 710.5
+    assert rejection(raw) == {"value_error"}
+
+
+def test_booth_area_sent_as_a_float_is_refused() -> None:
+    raw = wire(registered(1, "exh-1"))
+    raw["booth_area_m2"] = 36.5
+    assert rejection(raw) == {"value_error"}
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("100.505", "decimal_max_places"),
+        ("0", "greater_than"),
+        ("-1.00", "greater_than"),
+        ("10000000000000.01", "less_than_equal"),
+        ("NaN", "finite_number"),
+        ("Infinity", "finite_number"),
+        ("a lot", "decimal_parsing"),
+    ],
+)
+def test_amount_outside_the_contract_is_refused(amount: str, error: str) -> None:
+    raw = wire(signed(1, "deal-1"))
+    raw["amount"] = amount
+    assert rejection(raw) == {error}
+
+
+def test_cny_value_with_fractions_of_a_fen_is_refused() -> None:
+    raw = wire(signed(1, "deal-1"))
+    raw["amount_cny"] = "100.005"
+    assert rejection(raw) == {"decimal_max_places"}
+
+
+def test_largest_amount_is_accepted() -> None:
+    deal = signed(1, "deal-1", amount="10000000000000.00")
+    assert deal.amount_cny == Decimal("10000000000000.00")
+
+
+# --- codes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("country", ["CN", "DE", "ID", "HK", "MO", "TW"])
+def test_countries_and_regions_in_upper_case_are_valid(country: str) -> None:
+    assert checkin(1, "att-1", country=country).country == country
+    assert registered(2, "exh-1", country=country).country == country
+    assert signed(3, "deal-1", counterparty_country=country).counterparty_country == country
+
+
+@pytest.mark.parametrize("country", ["cn", "Hk", "CHN", "XX", "EU", "", " CN"])
+def test_anything_else_is_not_a_country(country: str) -> None:
+    with pytest.raises(ValidationError, match="ISO 3166-1 alpha-2"):
+        checkin(1, "att-1", country=country)
+    with pytest.raises(ValidationError, match="ISO 3166-1 alpha-2"):
+        registered(2, "exh-1", country=country)
+    with pytest.raises(ValidationError, match="ISO 3166-1 alpha-2"):
+        signed(3, "deal-1", counterparty_country=country)
+
+
+@pytest.mark.parametrize("currency", ["CNY", "USD", "EUR", "HKD", "JPY"])
+def test_currencies_in_upper_case_are_valid(currency: str) -> None:
+    assert signed(1, "deal-1", currency=currency, fx_rate_to_cny="1.5").currency == currency
+
+
+@pytest.mark.parametrize("currency", ["usd", "RMB", "ABC", "US", ""])
+def test_anything_else_is_not_a_currency(currency: str) -> None:
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        signed(1, "deal-1", currency=currency, fx_rate_to_cny="1.5")
+
+
+def test_currency_defaults_to_cny() -> None:
+    raw = wire(signed(1, "deal-1"))
+    del raw["currency"]
+    deal = decode(raw)
+    assert isinstance(deal, DealSigned)
+    assert deal.currency == "CNY"
+
+
+# --- the wire --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        checkin(1, "att-1", category=Category.PROFESSIONAL, country="HK"),
+        signed(
+            2,
+            "deal-1",
+            kind=DealKind.AGREEMENT,
+            amount="26800000000.00",
+            currency="HKD",
+            fx_rate_to_cny="0.9123456789",
+            counterparty_country="MO",
+        ),
+        voided(3, "deal-1"),
+        registered(4, "exh-1", country="TW", projects_on_display=0),
+    ],
+    ids=["attendee.checked_in", "deal.signed", "deal.voided", "exhibitor.registered"],
+)
+def test_every_event_type_survives_the_wire_unchanged(event: Event) -> None:
+    decoded = decode_event(encode_event(event))
+    assert type(decoded) is type(event)
+    assert decoded == event
+    assert encode_event(decoded) == encode_event(event)
+
+
+def test_type_picks_the_model() -> None:
+    assert isinstance(decode(wire(checkin(1, "att-1"))), AttendeeCheckedIn)
+    assert isinstance(decode(wire(signed(2, "deal-1"))), DealSigned)
+    assert isinstance(decode(wire(voided(3, "deal-1"))), DealVoided)
+    assert isinstance(decode(wire(registered(4, "exh-1"))), ExhibitorRegistered)
+
+
+def test_unknown_type_is_refused() -> None:
+    raw = wire(voided(1, "deal-1"))
+    raw["type"] = "deal.renegotiated"
+    assert rejection(raw) == {"union_tag_invalid"}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [checkin(1, "att-1"), signed(2, "deal-1"), voided(3, "deal-1"), registered(4, "exh-1")],
+    ids=["attendee.checked_in", "deal.signed", "deal.voided", "exhibitor.registered"],
+)
+def test_unknown_fields_are_refused(event: Event) -> None:
+    raw = wire(event)
+    raw["vip_lounge"] = True
+    assert rejection(raw) == {"extra_forbidden"}
+
+
+def test_field_of_another_type_is_refused() -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["deal_id"] = "deal-1"
+    assert rejection(raw) == {"extra_forbidden"}
+
+
+def test_time_without_offset_is_refused() -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["occurred_at"] = "2025-09-26T09:00:00"
+    assert rejection(raw) == {"timezone_aware"}
+
+
+def test_unknown_schema_version_is_refused() -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["schema_version"] = 2
+    assert rejection(raw) == {"literal_error"}
+
+
+def test_event_without_id_is_refused() -> None:
+    raw = wire(checkin(1, "att-1"))
+    del raw["event_id"]
+    assert rejection(raw) == {"missing"}
+
+
+@pytest.mark.parametrize("value", ["3", 2.0, True, -1, 1_000_001])
+def test_projects_on_display_must_be_a_plain_count(value: object) -> None:
+    raw = wire(registered(1, "exh-1"))
+    raw["projects_on_display"] = value
+    assert len(rejection(raw)) == 1
+
+
+@pytest.mark.parametrize("attendee_id", ["", "x" * 65, "att\n1", "att\x001"])
+def test_attendee_id_must_be_1_to_64_printable_characters(attendee_id: str) -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["attendee_id"] = attendee_id
+    assert len(rejection(raw)) == 1
+
+
+@pytest.mark.parametrize("session_id", ["Mianyang-13", "-13", "", "mianyang 13"])
+def test_session_id_must_be_a_lower_case_slug(session_id: str) -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["session_id"] = session_id
+    assert rejection(raw) == {"string_pattern_mismatch"}
+
+
+def test_events_are_frozen() -> None:
+    deal = signed(1, "deal-1", amount="100.00")
+    with pytest.raises(ValidationError, match="frozen"):
+        deal.amount = Decimal("1000000.00")  # type: ignore[misc]
+    assert deal.amount == Decimal("100.00")
+
+
+def test_old_schema_versions_are_read_through_their_upcaster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def version_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
+        upcasted = {k: v for k, v in raw.items() if k != "note"}
+        return upcasted | {"reason": raw["note"], "schema_version": 1}
+
+    monkeypatch.setitem(UPCASTERS, ("deal.voided", 0), version_0_to_1)
+    raw = wire(voided(1, "deal-1")) | {"schema_version": 0, "note": "duplicate entry"}
+    del raw["reason"]
+
+    event = decode(raw)
+
+    assert isinstance(event, DealVoided)
+    assert event.reason == "duplicate entry"
+    assert event.schema_version == 1
+
+
+# --- order -----------------------------------------------------------------------------------
+
+
+def test_events_are_ordered_by_occurred_at_then_event_id() -> None:
+    events = [
+        checkin(9, "att-1", minute=0),
+        checkin(2, "att-1", minute=5),
+        checkin(1, "att-1", minute=5),
+        checkin(5, "att-1", minute=0),
+    ]
+    ordered = sorted(events, key=sort_key)
+    assert [e.event_id for e in ordered] == [event_id(5), event_id(9), event_id(1), event_id(2)]
+
+
+def test_order_compares_instants_not_clock_readings() -> None:
+    nine_in_shanghai = checkin(1, "att-1", minute=0)
+    tokyo = timezone(timedelta(hours=9))
+    a_second_before_in_tokyo = nine_in_shanghai.model_copy(
+        update={
+            "event_id": event_id(2),
+            "occurred_at": datetime(2025, 9, 26, 9, 59, 59, tzinfo=tokyo),
+        }
+    )
+    assert sort_key(a_second_before_in_tokyo) < sort_key(nine_in_shanghai)
