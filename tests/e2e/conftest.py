@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def services(
         for name in PORTS:
             started.spawn(name)
         for name in PORTS:
-            wait_until(lambda name=name: started.ready(name), timeout=60, what=f"{name} ready")
+            wait_until(partial(started.ready, name), timeout=60, what=f"{name} to be ready")
         yield started
     finally:
         started.stop_all()
