@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export EXPO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install up test lint typecheck unit integration e2e bench clean
+.PHONY: install up test lint unit integration e2e clean
 
 $(UV):
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -33,9 +33,6 @@ integration: install
 
 e2e: install
 	$(RUN) pytest tests/e2e
-
-bench: install
-	$(RUN) python -m bench
 
 clean:
 	rm -rf .venv .tools var .mypy_cache .pytest_cache .ruff_cache .hypothesis

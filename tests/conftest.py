@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -80,3 +81,12 @@ def database_url(
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many tests ran on each database, so a run without PostgreSQL shows."""
+    passed = terminalreporter.stats.get("passed", [])
+    legs = {db: sum(f"[{db}" in r.nodeid for r in passed) for db in ("sqlite", "postgres")}
+    terminalreporter.write_line(
+        f"database legs passed: sqlite {legs['sqlite']}, postgres {legs['postgres']}"
+    )
