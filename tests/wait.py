@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+POLL_SECONDS = 0.02
 
 
 def wait_until(condition: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
@@ -15,6 +16,6 @@ def wait_until(condition: Callable[[], T], timeout: float = 30.0, what: str = "c
         if time.monotonic() > deadline:
             msg = f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}"
             raise AssertionError(msg)
-        time.sleep(0.02)
+        time.sleep(POLL_SECONDS)
         last = condition()
     return last

@@ -8,27 +8,13 @@ import httpx2
 
 from tests.conftest import new_id
 from tests.e2e.conftest import ADMIN, Services, create
+from tests.seeds import FOUR_PREVIOUS_SESSIONS
 from tests.wait import wait_until
-
-BASELINE = {
-    "label": "The four previous sessions",
-    "first_ordinal": 1,
-    "last_ordinal": 4,
-    "figures": {
-        "deals": 2107,
-        "deal_value_cny": "345000000000.00",
-        "countries": 56,
-        "exhibitors": 3088,
-        "projects_on_display": 6899,
-        "attendees": 1960000,
-        "professional_attendees": 270000,
-    },
-}
 
 
 def setup_expo(api: httpx2.Client) -> tuple[str, str]:
     expo = create(api, "/v1/expos", {"id": new_id("mianyang"), "name": "Mianyang High-Tech Expo"})
-    create(api, f"/v1/expos/{expo['id']}/baselines", BASELINE)
+    create(api, f"/v1/expos/{expo['id']}/baselines", FOUR_PREVIOUS_SESSIONS)
     session = create(
         api,
         f"/v1/expos/{expo['id']}/sessions",

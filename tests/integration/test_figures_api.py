@@ -3,21 +3,7 @@
 from typing import Any
 
 from tests.integration.conftest import ADMIN, Stack
-
-FOUR_PREVIOUS = {
-    "label": "Sessions 1-4",
-    "first_ordinal": 1,
-    "last_ordinal": 4,
-    "figures": {
-        "deals": 2107,
-        "deal_value_cny": "345000000000.00",
-        "countries": 56,
-        "exhibitors": 3088,
-        "projects_on_display": 6899,
-        "attendees": 1960000,
-        "professional_attendees": 270000,
-    },
-}
+from tests.seeds import FOUR_PREVIOUS_SESSIONS
 
 
 def checkin(stack: Stack, session: str, attendee: str, country: str) -> None:
@@ -44,7 +30,9 @@ def deal(stack: Stack, session: str, deal_id: str, amount: str) -> None:
 def test_cumulative_adds_the_baseline_and_earlier_sessions(stack: Stack) -> None:
     expo = stack.new_expo()
     assert (
-        stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS, headers=ADMIN).status_code
+        stack.api.post(
+            f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS_SESSIONS, headers=ADMIN
+        ).status_code
         == 201
     )
     stack.new_session(expo, 5, "closed")
@@ -73,7 +61,11 @@ def test_cumulative_adds_the_baseline_and_earlier_sessions(stack: Stack) -> None
 
 def test_countries_are_a_union_when_every_edition_lists_them(stack: Stack) -> None:
     expo = stack.new_expo()
-    baseline = {**FOUR_PREVIOUS, "figures": {"countries": 2}, "countries_list": ["CN", "US"]}
+    baseline = {
+        **FOUR_PREVIOUS_SESSIONS,
+        "figures": {"countries": 2},
+        "countries_list": ["CN", "US"],
+    }
     stack.api.post(f"/v1/expos/{expo}/baselines", json=baseline, headers=ADMIN)
     session = stack.new_session(expo, 5)
     checkin(stack, session, "A1", "CN")
@@ -85,7 +77,7 @@ def test_countries_are_a_union_when_every_edition_lists_them(stack: Stack) -> No
 
 def test_history_lists_each_edition_with_its_running_cumulative(stack: Stack) -> None:
     expo = stack.new_expo()
-    stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS, headers=ADMIN)
+    stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS_SESSIONS, headers=ADMIN)
     sixth = stack.new_session(expo, 6)
     fifth = stack.new_session(expo, 5)
     deal(stack, fifth, "D1", "100.00")
@@ -133,7 +125,7 @@ def test_reference_data_refuses_duplicates_overlaps_and_bad_transitions(stack: S
     expo = stack.new_expo()
     again = stack.api.post("/v1/expos", json={"id": expo, "name": "Again"}, headers=ADMIN)
     assert again.json()["reason"] == "already_exists"
-    stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS, headers=ADMIN)
+    stack.api.post(f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS_SESSIONS, headers=ADMIN)
     overlap = {
         "id": expo + "-3",
         "ordinal": 3,
