@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
 )
 
 from shared.codes import country_codes, currency_codes
@@ -38,6 +39,11 @@ class Category(StrEnum):
     MEDIA = "media"
     VIP = "vip"
     DELEGATE = "delegate"
+
+
+class Direction(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
 
 
 class DealKind(StrEnum):
@@ -106,11 +112,16 @@ class Envelope(BaseModel):
 
 
 class AttendeeCheckedIn(Envelope):
+    """A badge scanned at a desk or gate. Version 2 added `direction`: an exit scan says
+    the attendee left the halls; it is not a check-in."""
+
     type: Literal["attendee.checked_in"] = "attendee.checked_in"
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
     attendee_id: Id64
     category: Category
     country: CountryCode
     desk_id: Id64 | None = None
+    direction: Direction = Direction.ENTRY
 
 
 class DealSigned(Envelope):
@@ -172,7 +183,16 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # (type, from_version) -> function turning that version's raw dict into the next version's.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def _checkin_v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Before version 2 every scan was an entry."""
+    return {**raw, "schema_version": 2, "direction": Direction.ENTRY.value}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("attendee.checked_in", 1): _checkin_v1_to_v2,
+}
 
 
 def upcast(raw: dict[str, Any]) -> dict[str, Any]:
@@ -185,10 +205,19 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def decode_event(data: bytes | str) -> Event:
-    """Parse a stored or streamed event; raises pydantic.ValidationError when it is not one."""
-    if not UPCASTERS:
+    """Parse a stored or streamed event of any schema version, upcast to the current one;
+    raises pydantic.ValidationError when it is not an event."""
+    try:
         return EVENT_ADAPTER.validate_json(data)
-    return EVENT_ADAPTER.validate_python(upcast(json.loads(data)))
+    except ValidationError as error:
+        try:
+            raw = json.loads(data)
+        except ValueError:
+            raise error from None
+        upcasted = upcast(raw) if isinstance(raw, dict) else raw
+        if upcasted is raw:
+            raise
+        return EVENT_ADAPTER.validate_python(upcasted)
 
 
 def encode_event(event: Event) -> bytes:

@@ -34,6 +34,7 @@ class Figures(BaseModel):
     countries_exact: bool
     exhibitors: int
     projects_on_display: int
+    inside_now: int = Field(description="Attendees whose latest scan is an entry.")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Tally:
     deal_value_cny: Decimal = Decimal("0.00")
     exhibitors: int = 0
     projects_on_display: int = 0
+    inside_now: int = 0
     # Countries: the known codes, plus a count for parts that only give a count.
     country_list: frozenset[str] = frozenset()
     country_count_only: int = 0
@@ -64,6 +66,7 @@ class Tally:
             deal_value_cny=totals.deal_value_cny,
             exhibitors=totals.exhibitors,
             projects_on_display=totals.projects_on_display,
+            inside_now=totals.inside_now,
             country_list=frozenset(countries),
         )
 
@@ -81,6 +84,7 @@ class Tally:
             deal_value_cny=self.deal_value_cny + other.deal_value_cny,
             exhibitors=self.exhibitors + other.exhibitors,
             projects_on_display=self.projects_on_display + other.projects_on_display,
+            inside_now=self.inside_now + other.inside_now,
             country_list=self.country_list | other.country_list,
             country_count_only=max(self.country_count_only, other.country_count_only),
             countries_exact=self.countries_exact and other.countries_exact,
@@ -101,6 +105,7 @@ class Tally:
             countries_exact=self.countries_exact,
             exhibitors=self.exhibitors,
             projects_on_display=self.projects_on_display,
+            inside_now=self.inside_now,
         )
 
 

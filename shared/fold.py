@@ -21,6 +21,7 @@ from shared.events import (
     DealKind,
     DealSigned,
     DealVoided,
+    Direction,
     Event,
     ExhibitorRegistered,
     sort_key,
@@ -31,10 +32,13 @@ OrderKey = tuple[datetime, UUID]
 
 @dataclass(frozen=True, slots=True)
 class Attendee:
-    """An attendee as counted: under the category of their earliest check-in."""
+    """A badge as counted: under the category of its earliest entry (None while only exits
+    are known), and inside the halls when its latest scan is an entry."""
 
-    first: OrderKey
-    category: Category
+    first: OrderKey | None
+    category: Category | None
+    latest: OrderKey
+    inside: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class Totals:
     exhibitors: int = 0
     projects_on_display: int = 0
     countries: int = 0
+    inside_now: int = 0
     as_of: datetime | None = None
 
 
@@ -172,17 +177,25 @@ def _country_seen(state: State, country: str | None, delta: int) -> None:
 
 
 def _check_in(state: State, event: AttendeeCheckedIn) -> None:
+    """An entry is a check-in (a repeat scan a new visit); an exit only says who left."""
     totals = state.totals
-    totals.checkins += 1
-    _country_seen(state, event.country, +1)
-    current = state.attendees.get(event.attendee_id)
     key = sort_key(event)
-    if current is not None and current.first <= key:
-        return
-    if current is not None:
-        totals.by_category[current.category] -= 1
-    totals.by_category[event.category] += 1
-    state.attendees[event.attendee_id] = Attendee(key, event.category)
+    entry = event.direction is Direction.ENTRY
+    current = state.attendees.get(event.attendee_id)
+    first, category = (current.first, current.category) if current else (None, None)
+    if entry:
+        totals.checkins += 1
+        _country_seen(state, event.country, +1)
+        if first is None or key < first:
+            if category is not None:
+                totals.by_category[category] -= 1
+            totals.by_category[event.category] += 1
+            first, category = key, event.category
+    latest, inside = (current.latest, current.inside) if current else (key, False)
+    if current is None or key > latest:
+        totals.inside_now += entry - inside
+        latest, inside = key, entry
+    state.attendees[event.attendee_id] = Attendee(first, category, latest, inside)
 
 
 def _count_signing(state: State, signing: Signing, sign: int) -> None:

@@ -30,6 +30,12 @@ def session_of(key: str) -> str:
     return key.removeprefix(KEY_PREFIX).removesuffix(EVENTS_SUFFIX)
 
 
+def position_key(position: str) -> tuple[int, int]:
+    """Stream entry ids ("1758851200000-3") in the order Redis gives them."""
+    ms, _, seq = position.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def to_fields(event: Event) -> dict[bytes, bytes]:
     return {FIELD: encode_event(event)}
 

@@ -114,6 +114,21 @@ class StoredEvent(SQLModel, table=True):
     stored_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class RejectedScan(SQLModel, table=True):
+    """A scan ingest refused for a reason other than malformed input, kept for statistics."""
+
+    __tablename__ = "rejected_scan"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=64)
+    reason: str = Field(max_length=32)
+    attendee_id: str = Field(max_length=64)
+    desk_id: str | None = Field(default=None, max_length=64)
+    source: str = Field(max_length=128)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
 # --- projections (rebuildable from the event store) --------------------------------------
 
 
@@ -137,8 +152,10 @@ class SessionFigures(SQLModel, table=True):
     exhibitors: int = Field(default=0, sa_type=BigInteger)
     projects_on_display: int = Field(default=0, sa_type=BigInteger)
     countries: int = 0
+    inside_now: int = Field(default=0, sa_type=BigInteger)
     events: int = Field(default=0, sa_type=BigInteger)
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    position: str | None = Field(default=None, max_length=40)  # newest stream entry folded
 
 
 class AttendeeRecord(SQLModel, table=True):
@@ -146,9 +163,12 @@ class AttendeeRecord(SQLModel, table=True):
 
     session_id: str = Field(primary_key=True, max_length=64)
     attendee_id: str = Field(primary_key=True, max_length=64)
-    first_occurred_at: datetime = Field(sa_type=UTCDateTime)
-    first_event_id: str = Field(max_length=36)
-    category: str = Field(max_length=16)
+    first_occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_event_id: str | None = Field(default=None, max_length=36)
+    category: str | None = Field(default=None, max_length=16)
+    latest_occurred_at: datetime = Field(sa_type=UTCDateTime)
+    latest_event_id: str = Field(max_length=36)
+    inside: bool = False
 
 
 class DealRecord(SQLModel, table=True):
@@ -202,5 +222,6 @@ def totals_of(row: Any) -> Totals:
         exhibitors=row.exhibitors,
         projects_on_display=row.projects_on_display,
         countries=row.countries,
+        inside_now=row.inside_now,
         as_of=row.as_of,
     )

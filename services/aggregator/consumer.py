@@ -19,7 +19,13 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from services.aggregator.projection import Entry, lock_session, project, store_new
+from services.aggregator.projection import (
+    Entry,
+    advance_position,
+    lock_session,
+    project,
+    store_new,
+)
 from shared import metrics
 from shared.stream import (
     GROUP,
@@ -207,6 +213,7 @@ class Consumer:
                 lock_session(conn, session_id)
                 new = store_new(conn, batch)
                 conflicts = project(conn, session_id, new)
+                advance_position(conn, session_id, (e.position for e in batch))
         except TRANSIENT_SQL:
             raise  # SQL is away: nothing committed, nothing acked; run() backs off
         except Exception:

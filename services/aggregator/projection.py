@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shared.events import Category, DealKind, Event, encode_event
 from shared.fold import Attendee, Conflict, Deal, Exhibitor, Keys, Signing, State, Totals, apply
 from shared.fold import keys_of as fold_keys
+from shared.stream import position_key
 from shared.tables import (
     FEN,
     PROJECTION_TABLES,
@@ -44,6 +45,7 @@ COUNTER_COLUMNS = (
     "exhibitors",
     "projects_on_display",
     "countries",
+    "inside_now",
 )
 
 
@@ -126,8 +128,7 @@ def _load(conn: Connection, session_id: str, keys: Keys) -> State:
             ATTENDEES.c.session_id == session_id, ATTENDEES.c.attendee_id.in_(keys.attendees)
         )
     ):
-        first = (row.first_occurred_at, UUID(row.first_event_id))
-        state.attendees[row.attendee_id] = Attendee(first, Category(row.category))
+        state.attendees[row.attendee_id] = _attendee(row)
     for row in conn.execute(
         select(DEALS).where(DEALS.c.session_id == session_id, DEALS.c.deal_id.in_(keys.deals))
     ):
@@ -160,6 +161,29 @@ def _load_totals(conn: Connection, session_id: str) -> Totals:
     return totals_of(row)
 
 
+def _attendee(row: Any) -> Attendee:
+    first = None
+    if row.first_event_id is not None:
+        first = (row.first_occurred_at, UUID(row.first_event_id))
+    category = Category(row.category) if row.category is not None else None
+    latest = (row.latest_occurred_at, UUID(row.latest_event_id))
+    return Attendee(first, category, latest, row.inside)
+
+
+def _attendee_row(session_id: str, attendee_id: str, attendee: Attendee) -> dict[str, Any]:
+    first = attendee.first
+    return {
+        "session_id": session_id,
+        "attendee_id": attendee_id,
+        "first_occurred_at": first[0] if first else None,
+        "first_event_id": str(first[1]) if first else None,
+        "category": attendee.category.value if attendee.category else None,
+        "latest_occurred_at": attendee.latest[0],
+        "latest_event_id": str(attendee.latest[1]),
+        "inside": attendee.inside,
+    }
+
+
 def _deal(row: Any) -> Deal:
     signing = None
     if row.signed_event_id is not None:
@@ -189,6 +213,7 @@ def _counters(totals: Totals) -> dict[str, int]:
     counters["deal_value_fen"] = int(totals.deal_value_cny * FEN)
     counters["projects_on_display"] = totals.projects_on_display
     counters["countries"] = totals.countries
+    counters["inside_now"] = totals.inside_now
     return counters
 
 
@@ -215,20 +240,7 @@ def _save(conn: Connection, session_id: str, state: State, before: _Snapshot, n:
         .values(**deltas, events=FIGURES.c.events + n, as_of=state.totals.as_of)
     )
     attendees = _changed(state.attendees, before.attendees)
-    _upsert(
-        conn,
-        ATTENDEES,
-        [
-            {
-                "session_id": session_id,
-                "attendee_id": key,
-                "first_occurred_at": a.first[0],
-                "first_event_id": str(a.first[1]),
-                "category": a.category.value,
-            }
-            for key, a in attendees.items()
-        ],
-    )
+    _upsert(conn, ATTENDEES, [_attendee_row(session_id, k, a) for k, a in attendees.items()])
     deals = _changed(state.deals, before.deals)
     _upsert(conn, DEALS, [_deal_row(session_id, key, d) for key, d in deals.items()])
     exhibitors = _changed(state.exhibitors, before.exhibitors)
@@ -289,3 +301,17 @@ def event_rows_at(conn: Connection, session_id: str, after: str, limit: int) -> 
             .limit(limit)
         )
     )
+
+
+def advance_position(conn: Connection, session_id: str, positions: Iterable[str]) -> None:
+    """Record the newest stream entry folded for the session (the session must be locked)."""
+    newest = max(positions, key=position_key, default=None)
+    if newest is None:
+        return
+    current = conn.execute(
+        select(FIGURES.c.position).where(FIGURES.c.session_id == session_id)
+    ).scalar_one()
+    if current is None or position_key(newest) > position_key(current):
+        conn.execute(
+            update(FIGURES).where(FIGURES.c.session_id == session_id).values(position=newest)
+        )

@@ -186,6 +186,7 @@ class DisplayFigures(BaseModel):
     countries_exact: bool
     exhibitors: int
     projects_on_display: int
+    inside_now: int
 
 
 class DisplaySession(BaseModel):

@@ -18,6 +18,7 @@ from shared.events import (
     DealKind,
     DealSigned,
     DealVoided,
+    Direction,
     Event,
     ExhibitorRegistered,
     FxRate,
@@ -69,6 +70,9 @@ class CheckIn(EventRequest):
     category: Category
     country: CountryCode
     desk_id: Id64 | None = None
+    direction: Direction = Field(
+        default=Direction.ENTRY, description="entry (a check-in) or exit (left the halls)"
+    )
 
     def to_event(self, received_at: datetime, source: str) -> Event:
         fields = self.model_dump(exclude={"session_id", "event_id", "occurred_at"})

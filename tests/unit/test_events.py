@@ -15,6 +15,7 @@ from shared.events import (
     DealKind,
     DealSigned,
     DealVoided,
+    Direction,
     Event,
     ExhibitorRegistered,
     decode_event,
@@ -227,8 +228,18 @@ def test_time_without_offset_is_refused() -> None:
 
 def test_unknown_schema_version_is_refused() -> None:
     raw = wire(checkin(1, "att-1"))
-    raw["schema_version"] = 2
+    raw["schema_version"] = 3
     assert rejection(raw) == {"literal_error"}
+
+
+def test_a_version_1_checkin_is_read_as_an_entry() -> None:
+    raw = wire(checkin(1, "att-1"))
+    del raw["direction"]
+    raw["schema_version"] = 1
+    event = decode_event(json.dumps(raw))
+    assert isinstance(event, AttendeeCheckedIn)
+    assert (event.schema_version, event.direction) == (2, Direction.ENTRY)
+    assert event.attendee_id == "att-1"
 
 
 def test_event_without_id_is_refused() -> None:

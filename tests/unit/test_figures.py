@@ -65,6 +65,7 @@ def test_session_figures_come_from_its_fold() -> None:
         countries_exact=True,
         exhibitors=2,
         projects_on_display=12,
+        inside_now=2,
     )
 
 
