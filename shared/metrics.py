@@ -6,6 +6,9 @@ from prometheus_client import Counter, Gauge, Histogram
 INGESTED = Counter(
     "expo_ingest_events_total", "Events received by ingest, by type and result", ["type", "result"]
 )
+REJECTED_SCANS = Counter(
+    "expo_rejected_scans_total", "Check-ins refused for their session, kept", ["reason"]
+)
 FOLDED = Counter("expo_aggregator_events_folded_total", "Events folded into SQL", ["type"])
 DUPLICATES = Counter(
     "expo_aggregator_duplicates_total", "Stream entries whose event_id was already stored"

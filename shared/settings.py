@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     ingest_port: int = Field(default=8001, ge=1, le=65535)
     aggregator_port: int = Field(default=8002, ge=1, le=65535)
     var_dir: Path = VAR_DIR
+    # Where browsers reach ingest, when not the API's host on the ingest port (a proxy).
+    public_ingest_url: str | None = None
+    # Origins whose pages may post to ingest; empty means the API's own origins.
+    cors_origins: list[str] = Field(default_factory=list)
     # Aggregator tuning.
     consumer_name: str = "aggregator-1"
     fold_batch_size: int = Field(default=1000, ge=1, le=10_000)

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from services.aggregator import rejections
 from services.aggregator.projection import (
     Entry,
     advance_position,
@@ -26,7 +28,7 @@ from services.aggregator.projection import (
     project,
     store_new,
 )
-from shared import metrics
+from shared import metrics, rejection
 from shared.stream import (
     GROUP,
     UndecodableEntryError,
@@ -116,7 +118,7 @@ class Consumer:
         self.clock.refreshed = self.now()
         with self.engine.connect() as conn:
             sessions = conn.execute(select(ExpoSession.id)).scalars().all()  # type: ignore[call-overload]
-        keys = [stream_key(s) for s in sorted(sessions)]
+        keys = [rejection.STREAM, *(stream_key(s) for s in sorted(sessions))]
         for key in set(keys) - set(self.streams):
             try:
                 self.redis.xgroup_create(key, GROUP, id="0", mkstream=True)
@@ -191,6 +193,9 @@ class Consumer:
         return keep
 
     def _fold_stream(self, key: str, entries: list[RawEntry]) -> None:
+        if key == rejection.STREAM:
+            self._fold_rejected(entries)
+            return
         session_id = session_of(key)
         batch: list[Entry] = []
         for entry_id, fields in entries:
@@ -239,6 +244,19 @@ class Consumer:
             )
         logger.debug("session %s: folded %d new of %d entries", session_id, len(new), len(batch))
 
+    def _fold_rejected(self, entries: list[RawEntry]) -> None:
+        if not entries:
+            return
+        scans = []
+        for entry_id, fields in entries:
+            try:
+                scans.append(rejection.from_fields(fields))
+            except ValidationError as error:
+                self._dead_letter(rejection.STREAM, entry_id, fields, f"undecodable: {error}")
+        with self.engine.begin() as conn:
+            rejections.store(conn, scans)
+        self.redis.xack(rejection.STREAM, GROUP, *[entry_id for entry_id, _ in entries])
+
     def _fold_one_by_one(self, key: str, session_id: str, batch: list[Entry]) -> None:
         """Isolate a poison entry: fold each alone; one that keeps failing is dead-lettered."""
         if len(batch) > 1:
@@ -256,11 +274,12 @@ class Consumer:
     def _dead_letter(self, key: str, entry_id: bytes, fields: dict[bytes, bytes], why: str) -> None:
         """Move an entry to its session's dead-letter stream and ack it, atomically."""
         session_id = session_of(key)
+        target = rejection.DEAD_LETTERS if key == rejection.STREAM else dead_letter_key(session_id)
         reason = why.split(":", 1)[0]
         logger.error("dead-lettering entry %s of session %s: %s", entry_id, session_id, why)
         letter = {**fields, b"dl_reason": why.encode(), b"dl_entry_id": entry_id}
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(dead_letter_key(session_id), letter)  # type: ignore[arg-type]
+            pipe.xadd(target, letter)  # type: ignore[arg-type]
             pipe.xack(key, GROUP, entry_id)
             pipe.execute()
         metrics.DEAD_LETTERS.labels(reason).inc()

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import admin, reads
+from services.api import admin, live, reads
 from services.api.deps import Resources
 from shared import health, problem, runtime
 from shared.settings import Settings, get_settings
@@ -19,7 +19,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.resources = Resources(settings, runtime.engine(settings))
         app.state.redis = runtime.sync_redis(settings)
+        app.state.hub = live.Hub(app.state.resources.engine)
         yield
+        await app.state.hub.close()
         app.state.redis.close()
         app.state.resources.engine.dispose()
 
@@ -39,4 +41,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(admin.router)
     app.include_router(reads.router)
+    app.include_router(live.router)
     return app

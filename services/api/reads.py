@@ -1,12 +1,18 @@
 """Figures for people and screens: a session's totals, an expo's history, the display."""
 
+import asyncio
 import hashlib
+import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.api.admin import get_expo, get_session
-from services.api.deps import DbDep, ReaderDep
+from services.api.deps import DbDep, ReaderDep, ResourcesDep
 from services.api.schemas import (
     Display,
     DisplayFigures,
@@ -15,33 +21,52 @@ from services.api.schemas import (
     HistoryRow,
     Totals,
 )
-from services.api.standing import Part, expo_parts
+from services.api.standing import Part, expo_parts, session_totals
 from shared.figures import Figures, Tally, total
+from shared.stream import position_key
 
 router = APIRouter(tags=["figures"])
+MIN_POSITION_WAIT = 5.0
+HEARTBEAT_SECONDS = 15.0
 
 
 def _parts(db: Session, expo_id: str) -> list[Part]:
     return expo_parts(db.connection(), expo_id)
 
 
-@router.get("/v1/sessions/{session_id}/totals")
-def totals(session_id: str, _: ReaderDep, db: DbDep) -> Totals:
-    """This edition's figures, those of every edition before it, and both together."""
-    session = get_session(db, session_id)
-    parts = _parts(db, session.expo_id)
-    current = next(p for p in parts if p.session is not None and p.session.id == session_id)
-    previous = total(p.tally for p in parts if p.last_ordinal < session.ordinal)
-    return Totals(
-        session_id=session.id,
-        expo_id=session.expo_id,
-        ordinal=session.ordinal,
-        status=session.status,
-        as_of=current.as_of,
-        current=current.tally.figures(),
-        previous=previous.figures(),
-        cumulative=(previous + current.tally).figures(),
+def read_totals(engine: Engine, session_id: str) -> Totals:
+    with Session(engine) as db:
+        return session_totals(db.connection(), get_session(db, session_id))
+
+
+def _folded(totals: Totals, min_position: str) -> bool:
+    return totals.position is not None and position_key(totals.position) >= position_key(
+        min_position
     )
+
+
+@router.get("/v1/sessions/{session_id}/totals")
+async def totals(
+    session_id: str,
+    _: ReaderDep,
+    res: ResourcesDep,
+    min_position: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{1,20}-\d{1,20}$",
+            description="A `position` from ingest: wait (up to 5 s) until it is folded.",
+        ),
+    ] = None,
+) -> Totals:
+    """This edition's figures, those of every edition before it, and both together."""
+    deadline = time.monotonic() + MIN_POSITION_WAIT
+    while True:
+        found = await run_in_threadpool(read_totals, res.engine, session_id)
+        if min_position is None or _folded(found, min_position):
+            return found
+        if time.monotonic() >= deadline:
+            return found.model_copy(update={"caught_up": False})
+        await asyncio.sleep(0.05)
 
 
 @router.get("/v1/expos/{expo_id}/history")
@@ -117,3 +142,19 @@ def _etags(header: str | None) -> set[str]:
     if not header:
         return set()
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+class PageConfig(BaseModel):
+    ingest_url: str | None
+    ingest_port: int
+    heartbeat_seconds: float
+
+
+@router.get("/v1/config")
+def page_config(res: ResourcesDep) -> PageConfig:
+    """Where the desk and ceremony pages send events."""
+    return PageConfig(
+        ingest_url=res.settings.public_ingest_url,
+        ingest_port=res.settings.ingest_port,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+    )

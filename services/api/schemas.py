@@ -154,9 +154,16 @@ class Totals(BaseModel):
     ordinal: int
     status: str
     as_of: datetime | None
+    position: str | None = Field(description="The newest stream entry folded into `current`.")
+    caught_up: bool = Field(
+        default=True, description="False when `min_position` was not folded within 5 s."
+    )
     current: Figures
     previous: Figures
     cumulative: Figures
+    rejected_scans: dict[str, int] = Field(
+        description="Scans refused for this session (closed, not open, another session's token)."
+    )
 
 
 class HistoryRow(BaseModel):

@@ -5,18 +5,27 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from services.api import schemas
 from services.api.schemas import BaselineFigures
 from shared.events import Category
-from shared.figures import Tally
+from shared.figures import Tally, total
 from shared.fold import Totals
-from shared.tables import Baseline, CountryRef, ExpoSession, SessionFigures, totals_of
+from shared.tables import (
+    Baseline,
+    CountryRef,
+    ExpoSession,
+    RejectedScan,
+    SessionFigures,
+    totals_of,
+)
 
 FIGURES = SessionFigures.__table__  # type: ignore[attr-defined]
 COUNTRIES = CountryRef.__table__  # type: ignore[attr-defined]
 SESSIONS = ExpoSession.__table__  # type: ignore[attr-defined]
 BASELINES = Baseline.__table__  # type: ignore[attr-defined]
+REJECTED = RejectedScan.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,7 @@ class Part:
     tally: Tally
     session: ExpoSession | None = None
     as_of: datetime | None = None
+    position: str | None = None
 
 
 def baseline_tally(figures_json: str, countries_json: str | None) -> Tally:
@@ -94,6 +104,35 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
                 tally,
                 session,
                 totals.as_of,
+                row.position if row is not None else None,
             )
         )
     return sorted(parts, key=lambda p: p.first_ordinal)
+
+
+def rejected_scans(conn: Connection, session_id: str) -> dict[str, int]:
+    counts = conn.execute(
+        select(REJECTED.c.reason, func.count())
+        .where(REJECTED.c.session_id == session_id)
+        .group_by(REJECTED.c.reason)
+    )
+    return {reason: int(n) for reason, n in counts}
+
+
+def session_totals(conn: Connection, session: ExpoSession) -> schemas.Totals:
+    """This edition's figures, those of every edition before it, and both together."""
+    parts = expo_parts(conn, session.expo_id)
+    current = next(p for p in parts if p.session is not None and p.session.id == session.id)
+    previous = total(p.tally for p in parts if p.last_ordinal < session.ordinal)
+    return schemas.Totals(
+        session_id=session.id,
+        expo_id=session.expo_id,
+        ordinal=session.ordinal,
+        status=session.status,
+        as_of=current.as_of,
+        position=current.position,
+        current=current.tally.figures(),
+        previous=previous.figures(),
+        cumulative=(previous + current.tally).figures(),
+        rejected_scans=rejected_scans(conn, session.id),
+    )

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
@@ -55,6 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problem.install(app)
+    origins = settings.cors_origins or [
+        f"http://{host}:{settings.api_port}" for host in ("127.0.0.1", "localhost")
+    ]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
     app.include_router(
         health.router(
             {

@@ -8,11 +8,12 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
 from services.ingest.gate import admit, load_sessions
 from services.ingest.requests import Accepted, BatchItem, BatchResult, ItemResult
-from shared import metrics
+from shared import metrics, rejection
 from shared.auth import Principal, Role, authorize
 from shared.events import Event
 from shared.problem import DomainError, Reason, validation_errors
@@ -44,6 +45,7 @@ async def append_one(
         admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
     except DomainError as error:
         metrics.INGESTED.labels(event.type, error.reason.value).inc()
+        await _keep_rejected(redis, [(event, error)])
         raise
     position: Any = await redis.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
     metrics.INGESTED.labels(event.type, "accepted").inc()
@@ -57,11 +59,18 @@ async def append_batch(
     received_at = datetime.now(UTC)
     results: list[ItemResult] = []
     candidates: list[tuple[int, Event]] = []
+    refused: list[tuple[Event, DomainError]] = []
     for index, raw in enumerate(items):
         try:
             event = _item_event(raw, received_at, who)
         except DomainError as error:
             results.append(_rejected(index, error, raw))
+            continue
+        try:
+            authorize(who, ROLES[event.type], event.session_id)
+        except DomainError as error:
+            results.append(_rejected(index, error, event))
+            refused.append((event, error))
             continue
         candidates.append((index, event))
     sessions = await run_in_threadpool(
@@ -73,8 +82,10 @@ async def append_batch(
             admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
         except DomainError as error:
             results.append(_rejected(index, error, event))
+            refused.append((event, error))
             continue
         accepted.append((index, event))
+    await _keep_rejected(redis, refused)
     if accepted:
         async with redis.pipeline(transaction=False) as pipe:
             for _, event in accepted:
@@ -100,9 +111,30 @@ def _item_event(raw: Any, received_at: datetime, who: Principal) -> Event:
         raise DomainError(
             Reason.VALIDATION_FAILED, "the event is not valid", validation_errors(error.errors())
         ) from error
-    event = item.to_event(received_at, who.token_id)
-    authorize(who, ROLES[event.type], event.session_id)
-    return event
+    return item.to_event(received_at, who.token_id)
+
+
+async def _keep_rejected(redis: Redis, refused: Sequence[tuple[Event, DomainError]]) -> None:
+    """Scans refused for their session are kept for statistics; losing one of these
+    records never turns a refusal into an error."""
+    scans = [scan for event, error in refused if (scan := rejection.of(event, error))]
+    if not scans:
+        return
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for scan in scans:
+                pipe.xadd(
+                    rejection.STREAM,
+                    rejection.to_fields(scan),  # type: ignore[arg-type]
+                    maxlen=rejection.MAX_ENTRIES,
+                    approximate=True,
+                )
+            await pipe.execute()
+    except RedisError:
+        logger.warning("could not keep %d rejected scans", len(scans), exc_info=True)
+        return
+    for scan in scans:
+        metrics.REJECTED_SCANS.labels(scan.reason.value).inc()
 
 
 def _rejected(index: int, error: DomainError, raw: Any) -> ItemResult:

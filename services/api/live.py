@@ -1,0 +1,127 @@
+"""Live push: Server-Sent Events of a session's totals whenever they change.
+
+One watcher per watched session polls the projections (a few indexed reads) and fans the
+newest totals out to every subscriber, however many screens listen; a slow screen only ever
+gets the latest totals, never a backlog.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Engine
+
+from services.api.deps import ReaderDep, ResourcesDep
+from services.api.reads import HEARTBEAT_SECONDS, read_totals
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["figures"])
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    id: str
+    data: str
+
+    def message(self) -> str:
+        return f"id: {self.id}\nevent: totals\ndata: {self.data}\n\n"
+
+
+@dataclass
+class Hub:
+    engine: Engine
+    poll_seconds: float = 0.25
+    subscribers: dict[str, set[asyncio.Queue[Update]]] = field(default_factory=dict)
+    watchers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    latest: dict[str, Update] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def subscribe(self, session_id: str) -> AsyncIterator[asyncio.Queue[Update]]:
+        queue: asyncio.Queue[Update] = asyncio.Queue(maxsize=1)
+        self.subscribers.setdefault(session_id, set()).add(queue)
+        if session_id in self.latest:
+            _offer(queue, self.latest[session_id])
+        if session_id not in self.watchers:
+            self.watchers[session_id] = asyncio.create_task(self._watch(session_id))
+        try:
+            yield queue
+        finally:
+            listeners = self.subscribers.get(session_id, set())
+            listeners.discard(queue)
+            if not listeners:
+                self.subscribers.pop(session_id, None)
+                self.latest.pop(session_id, None)
+                self.watchers.pop(session_id).cancel()
+
+    async def close(self) -> None:
+        for task in self.watchers.values():
+            task.cancel()
+        for task in self.watchers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _watch(self, session_id: str) -> None:
+        while True:
+            try:
+                totals = await run_in_threadpool(read_totals, self.engine, session_id)
+            except Exception:  # the database may be away: keep the screens, try again
+                logger.warning("cannot read totals of session %s", session_id, exc_info=True)
+            else:
+                data = totals.model_dump_json()
+                update = Update(hashlib.sha256(data.encode()).hexdigest()[:16], data)
+                if self.latest.get(session_id) != update:
+                    self.latest[session_id] = update
+                    for queue in self.subscribers.get(session_id, ()):
+                        _offer(queue, update)
+            await asyncio.sleep(self.poll_seconds)
+
+
+def _offer(queue: asyncio.Queue[Update], update: Update) -> None:
+    """Latest wins: a listener that has not taken the previous totals gets these instead."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(update)
+
+
+async def _events(
+    hub: Hub, session_id: str, heartbeat: float, last_event_id: str | None
+) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    async with hub.subscribe(session_id) as queue:
+        while True:
+            try:
+                update = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            if update.id != last_event_id:
+                last_event_id = update.id
+                yield update.message()
+
+
+@router.get("/v1/sessions/{session_id}/stream", response_class=StreamingResponse)
+async def stream(
+    session_id: str,
+    request: Request,
+    _: ReaderDep,
+    res: ResourcesDep,
+    heartbeat: Annotated[float, Query(ge=1, le=60)] = HEARTBEAT_SECONDS,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: `totals` (as `/totals` answers) at once and on every change, a
+    heartbeat comment every 15 s; a reconnect with `Last-Event-ID` skips unchanged totals."""
+    await run_in_threadpool(read_totals, res.engine, session_id)  # 404 for unknown sessions
+    hub: Hub = request.app.state.hub
+    return StreamingResponse(
+        _events(hub, session_id, heartbeat, last_event_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,59 @@
+"""Scans refused at ingest for a reason other than malformed input, kept for statistics as
+check-in systems do: unknown or closed session, a token of another session."""
+
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.events import AttendeeCheckedIn, Event
+from shared.problem import DomainError, Reason
+
+STREAM = "expo:rejected-scans"
+DEAD_LETTERS = "expo:rejected-scans:dead"
+FIELD = b"scan"
+MAX_ENTRIES = 1_000_000  # approximate cap on the stream; SQL keeps every folded one
+RECORDED = frozenset(
+    {
+        Reason.UNKNOWN_SESSION,
+        Reason.SESSION_NOT_OPEN,
+        Reason.SESSION_CLOSED,
+        Reason.WRONG_SESSION,
+    }
+)
+
+
+class RejectedScan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    session_id: str
+    reason: Reason
+    attendee_id: str
+    desk_id: str | None
+    source: str
+    occurred_at: AwareDatetime
+    received_at: AwareDatetime
+
+
+def of(event: Event, error: DomainError) -> RejectedScan | None:
+    """The record of a refused scan, or None when the refusal is not one we keep."""
+    if not isinstance(event, AttendeeCheckedIn) or error.reason not in RECORDED:
+        return None
+    return RejectedScan(
+        event_id=event.event_id,
+        session_id=event.session_id,
+        reason=error.reason,
+        attendee_id=event.attendee_id,
+        desk_id=event.desk_id,
+        source=event.source,
+        occurred_at=event.occurred_at,
+        received_at=event.recorded_at,
+    )
+
+
+def to_fields(scan: RejectedScan) -> dict[bytes, bytes]:
+    return {FIELD: scan.model_dump_json().encode()}
+
+
+def from_fields(fields: dict[bytes, bytes]) -> RejectedScan:
+    return RejectedScan.model_validate_json(fields.get(FIELD, b""))
