@@ -8,7 +8,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -49,6 +51,17 @@ class Client:
                 return int(response.status)
         except urllib.error.HTTPError as error:
             return int(error.code)
+
+    def batch(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        request = urllib.request.Request(  # noqa: S310 - our own services
+            f"{self.ingest}/v1/events:batch",
+            json.dumps({"events": events}).encode(),
+            self.headers,
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            results: list[dict[str, Any]] = json.loads(response.read())["results"]
+        return results
 
 
 def _admin_token(settings: Settings) -> str:
@@ -96,50 +109,109 @@ def _set_up(client: Client) -> None:
     client.call("PATCH", f"{client.api}/v1/sessions/{SESSION_ID}", {"status": "open"})
 
 
-def _checkin(rng: random.Random) -> dict[str, Any]:
-    return {
-        "session_id": SESSION_ID,
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
-        "attendee_id": f"badge-{rng.randint(1, 50_000):06d}",
-        "category": rng.choice(CATEGORIES),
-        "country": rng.choice(COUNTRIES),
-        "desk_id": f"gate-{rng.randint(1, 12)}",
-    }
+def _new_id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128)))
 
 
-def _deal(rng: random.Random, number: int) -> dict[str, Any]:
-    return {
-        "session_id": SESSION_ID,
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128))),
-        "deal_id": f"demo-deal-{number:05d}",
-        "title": f"{rng.choice(SECTORS)} project",
-        "kind": rng.choice(["contract", "contract", "agreement", "intent"]),
-        "amount": f"{rng.randint(10, 3000) * 1_000_000}.00",
-        "sector": rng.choice(SECTORS),
-        "counterparty_country": rng.choice(COUNTRIES),
-    }
+@dataclass
+class Day:
+    """The state of the simulated day: who is inside, what an offline desk holds back."""
+
+    rng: random.Random
+    inside: list[str] = field(default_factory=list)
+    offline: list[dict[str, Any]] = field(default_factory=list)
+    deals: list[str] = field(default_factory=list)
+    exhibitors: int = 0
+
+    def scan(self) -> dict[str, Any]:
+        """Mostly entries (some of them repeat visits), some exits of people inside."""
+        rng = self.rng
+        leaving = self.inside and rng.random() < 0.25
+        badge = self.inside.pop(rng.randrange(len(self.inside))) if leaving else None
+        if badge is None:
+            repeat = self.inside and rng.random() < 0.1
+            badge = rng.choice(self.inside) if repeat else f"badge-{rng.randint(1, 50_000):06d}"
+            self.inside.append(badge)
+        return {
+            "type": "attendee.checked_in",
+            "session_id": SESSION_ID,
+            "event_id": _new_id(rng),
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "attendee_id": badge,
+            "category": rng.choice(CATEGORIES),
+            "country": rng.choice(COUNTRIES),
+            "desk_id": f"gate-{rng.randint(1, 12)}",
+            "direction": "exit" if leaving else "entry",
+        }
+
+    def deal(self) -> dict[str, Any]:
+        rng = self.rng
+        deal_id = f"demo-deal-{len(self.deals) + 1:05d}"
+        self.deals.append(deal_id)
+        return {
+            "type": "deal.signed",
+            "session_id": SESSION_ID,
+            "event_id": _new_id(rng),
+            "deal_id": deal_id,
+            "title": f"{rng.choice(SECTORS)} project",
+            "kind": rng.choice(["contract", "contract", "agreement", "intent"]),
+            "amount": f"{rng.randint(10, 3000) * 1_000_000}.00",
+            "sector": rng.choice(SECTORS),
+            "counterparty_country": rng.choice(COUNTRIES),
+        }
+
+    def void(self) -> dict[str, Any]:
+        return {
+            "type": "deal.voided",
+            "session_id": SESSION_ID,
+            "event_id": _new_id(self.rng),
+            "deal_id": self.rng.choice(self.deals),
+            "reason": "entered twice on stage",
+        }
+
+    def exhibitor(self) -> dict[str, Any]:
+        self.exhibitors += 1
+        return {
+            "type": "exhibitor.registered",
+            "session_id": SESSION_ID,
+            "event_id": _new_id(self.rng),
+            "exhibitor_id": f"demo-exhibitor-{self.exhibitors:04d}",
+            "name": f"Exhibitor {self.exhibitors}",
+            "country": self.rng.choice(COUNTRIES),
+            "projects_on_display": self.rng.randint(1, 12),
+        }
+
+    def moment(self, plan: DemoPlan) -> list[dict[str, Any]]:
+        """What happens in one tick: events to post now (an offline desk keeps its own)."""
+        rng, now = self.rng, [self.scan()]
+        if rng.random() < 0.1:  # gate 13 is offline: its scans upload late, in one batch
+            self.offline.append(now.pop())
+        if len(self.offline) >= 25:
+            now += self.offline
+            self.offline = []
+        if rng.random() < 1 / (plan.seconds_per_deal * plan.checkins_per_second):
+            now.append(self.void() if self.deals and rng.random() < 0.1 else self.deal())
+        if rng.random() < 0.02:
+            now.append(self.exhibitor())
+        return now
 
 
 def run(settings: Settings, plan: DemoPlan) -> dict[str, int]:
     """Post until the duration is over (or Ctrl-C); returns what was accepted."""
     client = Client(settings, _admin_token(settings))
     _set_up(client)
-    rng = random.Random(plan.seed)  # noqa: S311 - a simulation, not a secret
-    posted = {"checkins": 0, "deals": 0, "refused": 0}
+    day = Day(random.Random(plan.seed))  # noqa: S311 - a simulation, not a secret
+    posted: Counter[str] = Counter()
     started = time.monotonic()
-    next_deal = started
-    print(f"demo: posting to session {SESSION_ID}; watch {client.api}/v1/display/{EXPO_ID}")  # noqa: T201
+    print(f"demo: posting to session {SESSION_ID}; watch {client.api}/display/{EXPO_ID}")  # noqa: T201
     try:
         while plan.duration is None or time.monotonic() - started < plan.duration:
-            status = client.call("POST", f"{client.ingest}/v1/checkins", _checkin(rng))
-            posted["checkins" if status == 202 else "refused"] += 1
-            if time.monotonic() >= next_deal:
-                deal = _deal(rng, posted["deals"] + 1)
-                status = client.call("POST", f"{client.ingest}/v1/deals", deal)
-                posted["deals" if status == 202 else "refused"] += 1
-                next_deal += rng.expovariate(1 / plan.seconds_per_deal)
-            time.sleep(rng.expovariate(plan.checkins_per_second))
+            events = day.moment(plan)
+            if events:
+                results = client.batch(events)
+                posted.update(r["status"] for r in results)
+            time.sleep(day.rng.expovariate(plan.checkins_per_second))
     except KeyboardInterrupt:
         pass
-    print(f"demo: {posted}")  # noqa: T201
-    return posted
+    print(f"demo: {dict(posted)}")  # noqa: T201
+    return dict(posted)
