@@ -104,3 +104,18 @@ def test_waiting_for_a_position_is_bounded(stack: Stack) -> None:
     assert 4.5 < time.monotonic() - started < 8
     bad = stack.api.get(f"/v1/sessions/{session}/totals", params={"min_position": "soon"})
     assert bad.status_code == 422
+
+
+def test_pages_of_the_api_may_post_to_ingest_and_other_origins_may_not(stack: Stack) -> None:
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    ours = f"http://127.0.0.1:{stack.settings.api_port}"
+    allowed = stack.ingest.options("/v1/checkins", headers={**preflight, "Origin": ours})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ours
+    other = stack.ingest.options(
+        "/v1/checkins", headers={**preflight, "Origin": "https://elsewhere.example"}
+    )
+    assert "access-control-allow-origin" not in other.headers
