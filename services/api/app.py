@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import admin, live, reads
+from services.api import admin, live, pages, reads
 from services.api.deps import Resources
 from shared import health, problem, runtime
 from shared.settings import Settings, get_settings
@@ -41,5 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(admin.router)
     app.include_router(reads.router)
+    app.include_router(pages.router)
     app.include_router(live.router)
     return app

@@ -1,0 +1,311 @@
+// The hall display board: this edition beside all editions, live over Server-Sent Events,
+// with polling of the display feed (ETag/304) as the fallback and as the liveness check.
+import { fetchWithin, lang, numberParam, pathId, query, texts } from "/static/client.js";
+import { fenOf, formatCount, formatMoney, joined } from "/static/format.js";
+
+const TEXT = {
+  zh: {
+    page_title: "展会数据看板",
+    connecting: "正在连接…",
+    current: (ordinal) => (ordinal ? `本届 · 第${ordinal}届` : "本届"),
+    cumulative: (editions) => `历届累计 · 共${editions}届`,
+    updated: (seconds) => `${seconds} 秒前更新`,
+    stale: (seconds) => `数据已 ${seconds} 秒未更新，正在重新连接…`,
+    never: "暂时无法连接服务器，正在重试…",
+    milestone: (value) => `本届签约金额突破 ${value}！`,
+    lower_bound: "（下限）",
+    no_session: "尚无进行中的一届",
+    unknown: "找不到这个展会",
+  },
+  en: {
+    page_title: "Expo figures",
+    connecting: "connecting…",
+    current: (ordinal) => (ordinal ? `This edition · ${ordinal}${suffix(ordinal)}` : "This edition"),
+    cumulative: (editions) => `All ${editions} editions`,
+    updated: (seconds) => `updated ${seconds} s ago`,
+    stale: (seconds) => `No fresh data for ${seconds} s — reconnecting…`,
+    never: "Cannot reach the server — retrying…",
+    milestone: (value) => `Deals this edition passed ${value}!`,
+    lower_bound: "(lower bound)",
+    no_session: "No edition open yet",
+    unknown: "Unknown expo",
+  },
+};
+
+function suffix(n) {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return "th";
+  return { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+}
+
+const FIGURES = [
+  { key: "deals", zh: "签约项目", en: "Projects signed", unit: "个" },
+  { key: "deal_value_cny", zh: "签约金额", en: "Deal value", money: true },
+  { key: "attendees", zh: "观众", en: "Attendees", unit: "人" },
+  { key: "professional_attendees", zh: "专业观众", en: "Professional attendees", unit: "人" },
+  { key: "countries", zh: "国家和地区", en: "Countries and regions", unit: "个" },
+  { key: "exhibitors", zh: "参展企业", en: "Exhibitors", unit: "家" },
+  { key: "inside_now", zh: "此刻在馆", en: "In the halls now", unit: "人", live: true },
+];
+
+const T = texts(TEXT);
+const expoId = pathId();
+const refresh = numberParam("refresh", 5, 0);
+const milestoneStep = fenOf(query.get("milestone_step") || "10000000000");
+const ANIMATION_MS = 1000;
+
+const state = {
+  etag: null,
+  lastContact: null,
+  asOf: null,
+  sessionId: null,
+  editions: 0,
+  ordinal: null,
+  dealFen: null,
+  stream: null,
+  streamRetryAt: 0,
+  polling: false,
+};
+
+/** One <dt>/<dd> pair per figure in each column (the live figure sits in the masthead);
+    returns {column: {key: cell}}. */
+function buildColumns() {
+  const cell = (term, value) => ({ term, value, shown: null, frame: 0 });
+  const live = document.querySelector('[data-figure="inside_now"]');
+  const cells = { current: { inside_now: cell(live.querySelector("dt"), live.querySelector("dd")) } };
+  cells.cumulative = {};
+  for (const column of ["current", "cumulative"]) {
+    const list = document.querySelector(`[data-column="${column}"] .figures`);
+    for (const figure of FIGURES.filter((f) => !f.live)) {
+      const row = document.createElement("div");
+      row.className = "figure";
+      row.dataset.figure = figure.key;
+      const term = document.createElement("dt");
+      term.textContent = figure[lang];
+      const value = document.createElement("dd");
+      value.innerHTML = '<span class="value">—</span><span class="unit"></span>';
+      row.append(term, value);
+      list.append(row);
+      cells[column][figure.key] = cell(term, value);
+    }
+  }
+  return cells;
+}
+
+const cells = buildColumns();
+
+function formatted(figure, amount, exact) {
+  if (figure.money) {
+    const fen = exact ?? BigInt(Math.round(amount));
+    return formatMoney(fen, lang);
+  }
+  const parts = formatCount(amount, lang);
+  return { number: parts.number, unit: parts.unit + (lang === "zh" ? figure.unit : "") };
+}
+
+function paint(cell, parts, prefix) {
+  cell.value.querySelector(".value").textContent = prefix + parts.number;
+  cell.value.querySelector(".unit").textContent = parts.unit;
+}
+
+/** Count from the value on screen to the new one over about a second. */
+function show(cell, figure, raw, prefix) {
+  const exact = figure.money ? fenOf(raw) : null;
+  const target = figure.money ? Number(exact) : Number(raw);
+  cancelAnimationFrame(cell.frame);
+  const from = cell.shown;
+  const reduced = matchMedia("(prefers-reduced-motion: reduce)").matches;
+  if (from === null || from === target || reduced) {
+    cell.shown = target;
+    paint(cell, formatted(figure, target, exact), prefix);
+    return;
+  }
+  const started = performance.now();
+  const step = (now) => {
+    const t = Math.min(1, (now - started) / ANIMATION_MS);
+    const eased = 1 - (1 - t) ** 3;
+    cell.shown = from + (target - from) * eased;
+    if (t < 1) {
+      paint(cell, formatted(figure, cell.shown, null), prefix);
+      cell.frame = requestAnimationFrame(step);
+    } else {
+      cell.shown = target;
+      paint(cell, formatted(figure, target, exact), prefix);
+    }
+  };
+  cell.frame = requestAnimationFrame(step);
+}
+
+function fillColumn(column, figures) {
+  for (const figure of FIGURES) {
+    const cell = cells[column][figure.key];
+    if (!figures || !cell) {
+      continue;
+    }
+    const inexact = figure.key === "countries" && figures.countries_exact === false;
+    cell.term.innerHTML = "";
+    cell.term.append(figure[lang]);
+    if (inexact) {
+      const note = document.createElement("span");
+      note.className = "note";
+      note.textContent = T.lower_bound;
+      cell.term.append(note);
+    }
+    show(cell, figure, figures[figure.key] ?? 0, inexact ? "≥" : "");
+  }
+}
+
+function milestone(sessionId, dealValue) {
+  const fen = fenOf(dealValue);
+  const before = state.dealFen;
+  state.dealFen = fen;
+  if (before === null || sessionId !== state.sessionId || milestoneStep <= 0n) {
+    return;
+  }
+  const reached = fen / milestoneStep;
+  if (reached > before / milestoneStep && reached > 0n) {
+    const banner = document.getElementById("milestone");
+    banner.textContent = T.milestone(joined(formatMoney(reached * milestoneStep, lang, true)));
+    banner.hidden = false;
+    clearTimeout(state.milestoneTimer);
+    state.milestoneTimer = setTimeout(() => {
+      banner.hidden = true;
+    }, 20_000);
+  }
+}
+
+/** Apply figures from either source; older figures than those shown are ignored. */
+function apply(view) {
+  if (state.asOf && view.asOf && Date.parse(view.asOf) < Date.parse(state.asOf)) {
+    return;
+  }
+  if (view.current) {
+    milestone(view.sessionId, view.current.deal_value_cny);
+  }
+  state.asOf = view.asOf ?? state.asOf;
+  state.sessionId = view.sessionId;
+  state.ordinal = view.ordinal;
+  state.editions = Math.max(view.editions ?? state.editions, view.ordinal ?? 0);
+  document.getElementById("current-title").textContent = T.current(state.ordinal);
+  document.getElementById("cumulative-title").textContent = T.cumulative(state.editions);
+  fillColumn("current", view.current);
+  fillColumn("cumulative", view.cumulative);
+}
+
+function applyDisplay(display) {
+  document.getElementById("expo-name").textContent = display.expo_name;
+  document.getElementById("session-name").textContent = display.session?.name ?? T.no_session;
+  apply({
+    sessionId: display.session?.id ?? null,
+    ordinal: display.session?.ordinal ?? null,
+    asOf: display.session?.as_of ?? null,
+    editions: display.editions,
+    current: display.current,
+    cumulative: display.cumulative,
+  });
+}
+
+function applyTotals(totals) {
+  apply({
+    sessionId: totals.session_id,
+    ordinal: totals.ordinal,
+    asOf: totals.as_of,
+    editions: state.editions,
+    current: totals.current,
+    cumulative: totals.cumulative,
+  });
+}
+
+function contact() {
+  state.lastContact = Date.now();
+  tick();
+}
+
+/** The display feed: every refresh interval, cheap (304) while nothing changed. */
+async function poll() {
+  if (state.polling) return;
+  state.polling = true;
+  try {
+    const headers = state.etag ? { "If-None-Match": state.etag } : {};
+    const response = await fetchWithin(
+      `/v1/display/${encodeURIComponent(expoId)}`,
+      { headers, cache: "no-store" },
+      Math.max(2, refresh),
+    );
+    if (response.status === 200) {
+      state.etag = response.headers.get("ETag");
+      applyDisplay(await response.json());
+      contact();
+    } else if (response.status === 304) {
+      contact();
+    } else if (response.status === 404) {
+      document.getElementById("expo-name").textContent = `${T.unknown}: ${expoId}`;
+    }
+  } catch {
+    // the server is away: the board turns stale by itself and keeps trying
+  } finally {
+    state.polling = false;
+  }
+  connectStream();
+}
+
+function connectStream() {
+  const sessionId = state.sessionId;
+  if (state.stream && state.stream.sessionId !== sessionId) {
+    closeStream();
+  }
+  if (!sessionId || state.stream || Date.now() < state.streamRetryAt) {
+    return;
+  }
+  const source = new EventSource(
+    `/v1/sessions/${encodeURIComponent(sessionId)}/stream?heartbeat=${Math.ceil(refresh)}`,
+  );
+  source.sessionId = sessionId;
+  source.addEventListener("open", () => {
+    document.body.dataset.transport = "sse";
+  });
+  source.addEventListener("totals", (event) => {
+    applyTotals(JSON.parse(event.data));
+    contact();
+  });
+  source.addEventListener("error", () => {
+    // close rather than let EventSource reconnect on its own: polling covers the gap
+    closeStream();
+    state.streamRetryAt = Date.now() + Math.max(5, 3 * refresh) * 1000;
+  });
+  state.stream = source;
+}
+
+function closeStream() {
+  state.stream?.close();
+  state.stream = null;
+  document.body.dataset.transport = "poll";
+}
+
+/** Once a second: the "updated N s ago" line and the stale state. */
+function tick() {
+  const text = document.getElementById("updated-text");
+  const banner = document.getElementById("stale");
+  if (state.lastContact === null) {
+    const waited = (Date.now() - started) / 1000;
+    if (waited > 2 * refresh) {
+      document.body.dataset.state = "stale";
+      banner.textContent = T.never;
+      banner.hidden = false;
+    }
+    return;
+  }
+  const seconds = Math.floor((Date.now() - state.lastContact) / 1000);
+  text.textContent = T.updated(seconds);
+  const stale = Date.now() - state.lastContact > 2 * refresh * 1000;
+  document.body.dataset.state = stale ? "stale" : "live";
+  banner.hidden = !stale;
+  if (stale) {
+    banner.textContent = T.stale(seconds);
+  }
+}
+
+const started = Date.now();
+poll();
+setInterval(poll, refresh * 1000);
+setInterval(tick, 1000);
