@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export EXPO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install up test lint unit integration e2e clean
+.PHONY: install up test lint unit integration e2e browser screenshots clean
 
 $(UV):
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -22,8 +22,14 @@ up: install
 lint: install
 	$(RUN) ruff check . && $(RUN) ruff format --check . && $(RUN) mypy .
 
-test: lint
+test: lint browser
 	$(RUN) pytest
+
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver fonts-noto-cjk)
+
+screenshots: install browser
+	$(RUN) python -m tests.browser.screenshots screenshots
 
 unit: install
 	$(RUN) pytest tests/unit
@@ -35,4 +41,4 @@ e2e: install
 	$(RUN) pytest tests/e2e
 
 clean:
-	rm -rf .venv .tools var .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf .venv .tools var .mypy_cache .pytest_cache .ruff_cache .hypothesis screenshots

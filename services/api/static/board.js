@@ -258,7 +258,7 @@ function connectStream() {
     return;
   }
   const source = new EventSource(
-    `/v1/sessions/${encodeURIComponent(sessionId)}/stream?heartbeat=${Math.ceil(refresh)}`,
+    `/v1/sessions/${encodeURIComponent(sessionId)}/stream?heartbeat=${Math.min(60, Math.ceil(refresh))}`,
   );
   source.sessionId = sessionId;
   source.addEventListener("open", () => {

@@ -199,8 +199,9 @@ $("deal-form").addEventListener("submit", async (event) => {
   }
 });
 
+/** Ready for the next deal; kind, currency, the rate of the day and sector stay. */
 function resetForm() {
-  for (const id of ["title", "amount", "fx-rate", "counterparty", "counterparty-country"]) {
+  for (const id of ["title", "amount", "counterparty", "counterparty-country"]) {
     $(id).value = "";
   }
   $("deal-id").value = freshDealId();

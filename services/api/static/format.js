@@ -29,13 +29,15 @@ function decimal2(hundred, trim) {
 }
 
 /**
- * A scaled figure: the largest tier whose rounded value is at least 1 of its unit.
+ * A scaled figure in the largest tier it reaches: 99,999,999.99 yuan rounds up to 1.00亿元,
+ * but below the smallest tier's unit the figure stays in plain digits (9,999元).
  * tiers: [[divisor (BigInt, in the value's own units), unit], ...] from large to small.
  */
 function scaled(value, tiers, fallback, trim) {
-  for (const [divisor, unit] of tiers) {
+  for (const [index, [divisor, unit]] of tiers.entries()) {
     const hundred = hundredths(value, divisor);
-    if (hundred >= 100n) {
+    const smallest = index === tiers.length - 1;
+    if (hundred >= 100n && (!smallest || value >= divisor)) {
       return { number: decimal2(hundred, trim), unit };
     }
   }

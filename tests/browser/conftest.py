@@ -1,0 +1,58 @@
+"""Page tests: Debian's Chromium, headless, driven by Playwright against the three services
+running as processes, on the SQLite leg only. One stack serves every page test (each test
+opens its own expo); a test that stops a service gets it back before the next one."""
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Error, Page, sync_playwright
+
+from tests.browser.stack import Expo, launch, open_expo, running
+from tests.e2e.conftest import PORTS, Services
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    with running(tmp_path_factory.mktemp("stack"), database_url) as started:
+        yield started
+
+
+@pytest.fixture
+def services(stack: Services) -> Services:
+    """The shared stack with all three services up."""
+    for name in PORTS:
+        if name not in stack.processes:
+            stack.start(name)
+    return stack
+
+
+@pytest.fixture
+def page(browser: Browser, services: Services) -> Iterator[Page]:
+    """A fresh browser profile (empty localStorage) at 1920x1080; fails the test on any
+    uncaught script error. It closes before the services stop: an open event stream would
+    hold up the API's graceful shutdown."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    errors: list[Error] = []
+
+    def record(error: Error) -> None:  # Playwright wants a Python function, not a builtin
+        errors.append(error)
+
+    page.on("pageerror", record)
+    yield page
+    context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
+@pytest.fixture
+def expo(services: Services) -> Expo:
+    """An expo with the four previous sessions as a baseline, its 5th session open."""
+    return open_expo(services.client("api"), services.client("ingest"))

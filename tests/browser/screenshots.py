@@ -1,0 +1,98 @@
+"""`make screenshots`: the board at three screen sizes (and in English), the desk page and
+the ceremony page,
+as PNG files in screenshots/, from the three services running with a day's data.
+
+Run with `python -m tests.browser.screenshots [folder]`.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from shared import migration
+from shared.db import make_engine
+from tests.browser.stack import Expo, busy_day, launch, open_expo, running
+from tests.e2e.conftest import Services
+
+BOARDS = [
+    ("board-1920x1080.png", 1920, 1080, ""),
+    ("board-3840x2160.png", 3840, 2160, ""),
+    ("board-1080x1920.png", 1080, 1920, ""),
+    ("board-1920x1080-en.png", 1920, 1080, "?lang=en"),
+]
+
+
+def migrated(directory: Path) -> str:
+    database = f"sqlite:///{directory / 'expo.db'}"
+    engine = make_engine(database)
+    migration.upgrade(engine)
+    engine.dispose()
+    return database
+
+
+def seeded(stack: Services) -> Expo:
+    expo = open_expo(stack.client("api"), stack.client("ingest"))
+    busy_day(expo, attendees=2400)
+    for amount in ("35600000000.00", "42313000000.00"):
+        expo.deal(amount)
+    expo.settled(expo.deal("15000000000.00"))
+    return expo
+
+
+def shoot(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
+    for name, width, height, lang in BOARDS:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{base}/display/{expo.expo_id}{lang}")
+        page.wait_for_function("document.body.dataset.state === 'live'")
+        page.wait_for_timeout(1500)  # the count-up animation settles
+        write(page, folder / name)
+        page.close()
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{base}/desk/{expo.session_id}")
+    page.fill("#setup-token", expo.token("desk"))
+    page.fill("#setup-desk", "hall-a-1")
+    page.click("#setup-save")
+    for badge in ("A-000101", "A-000102", "A-000101"):
+        page.keyboard.type(badge)
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#queue').dataset.count === '0'")
+    page.wait_for_timeout(300)
+    write(page, folder / "desk-1366x768.png")
+    page.goto(f"{base}/ceremony/{expo.session_id}")
+    page.fill("#setup-token", expo.token("ceremony"))
+    page.click("#setup-save")
+    page.fill("#title", "卫星地面站设备供应")
+    page.fill("#amount", "150000000.00")
+    page.fill("#currency", "USD")
+    page.fill("#fx-rate", "6.6213")
+    page.fill("#counterparty", "Example Avionics GmbH")
+    page.fill("#counterparty-country", "DE")
+    page.fill("#sector", "航空航天")
+    page.click("#submit")
+    page.wait_for_function("document.querySelector('#total').dataset.state === 'confirmed'")
+    page.fill("#title", "电池材料生产线")
+    page.fill("#amount", "1850000000.00")
+    write(page, folder / "ceremony-1366x768.png")
+    page.close()
+
+
+def write(page: Page, path: Path) -> None:
+    page.screenshot(path=path)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work, running(Path(work), migrated(Path(work))) as stack:
+        expo = seeded(stack)
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            shoot(browser, stack.url("api"), expo, folder)
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()

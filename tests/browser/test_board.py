@@ -1,0 +1,96 @@
+"""The hall display board in Chromium, against the services as processes."""
+
+import time
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.stack import Expo
+from tests.e2e.conftest import Services
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def figure(page: Page, column: str, key: str) -> Locator:
+    return page.locator(f'[data-column="{column}"] [data-figure="{key}"] dd')
+
+
+def open_board(page: Page, services: Services, expo: Expo, query: str = "") -> None:
+    page.goto(f"{services.url('api')}/display/{expo.expo_id}{query}")
+    expect(page.locator("body")).to_have_attribute("data-state", "live")
+
+
+def test_the_board_shows_this_edition_beside_all_editions_in_wan_and_yi(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    expo.settled(expo.deal("92913000000.00"))
+    open_board(page, services, expo)
+
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#current-title")).to_have_text("本届 · 第5届")
+    expect(page.locator("#cumulative-title")).to_have_text("历届累计 · 共5届")
+    expect(figure(page, "current", "deal_value_cny")).to_have_text("929.13亿元")
+    expect(figure(page, "current", "deals")).to_have_text("1个")
+    expect(figure(page, "cumulative", "deal_value_cny")).to_have_text("4,379.13亿元")
+    expect(figure(page, "cumulative", "deals")).to_have_text("2,108个")
+    expect(figure(page, "cumulative", "attendees")).to_have_text("196万人")
+    expect(figure(page, "cumulative", "professional_attendees")).to_have_text("27万人")
+    expect(figure(page, "cumulative", "countries")).to_have_text("≥56个")
+    expect(page.locator('[data-column="cumulative"] [data-figure="countries"] dt')).to_contain_text(
+        "下限"
+    )
+    expect(page.locator('[data-figure="inside_now"] dd')).to_have_text("0人")
+    expect(page.locator("#updated-text")).to_contain_text("秒前更新")
+
+
+def test_the_board_speaks_english_with_lang_en(page: Page, services: Services, expo: Expo) -> None:
+    expo.settled(expo.deal("92913000000.00"))
+    open_board(page, services, expo, "?lang=en")
+
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#cumulative-title")).to_have_text("All 5 editions")
+    expect(figure(page, "current", "deal_value_cny")).to_have_text("92.91 bn yuan")
+    expect(figure(page, "cumulative", "deal_value_cny")).to_have_text("437.91 bn yuan")
+    expect(figure(page, "cumulative", "deals")).to_have_text("2,108")
+    expect(figure(page, "cumulative", "attendees")).to_have_text("1.96 m")
+    expect(figure(page, "cumulative", "countries")).to_have_text("≥56")
+    expect(page.locator('[data-column="cumulative"] [data-figure="countries"] dt')).to_contain_text(
+        "(lower bound)"
+    )
+    expect(page.locator("#updated-text")).to_contain_text("s ago")
+
+
+def test_the_board_moves_within_two_seconds_of_a_check_in_over_sse(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    open_board(page, services, expo, "?milestone_step=100000000")
+    expect(page.locator("body")).to_have_attribute("data-transport", "sse")
+    expect(figure(page, "current", "attendees")).to_have_text("0人")
+
+    posted = time.monotonic()
+    expo.checkin("A-000001", "professional", "DE")
+    expect(figure(page, "current", "attendees")).to_have_text("1人", timeout=2000)
+    assert time.monotonic() - posted < 2.0
+    expect(page.locator('[data-figure="inside_now"] dd')).to_have_text("1人")
+    expect(figure(page, "current", "countries")).to_have_text("1个")
+
+    expect(page.locator("#milestone")).to_be_hidden()
+    expo.deal("150000000.00")  # passes 1亿元, the milestone step given in the URL
+    expect(page.locator("#milestone")).to_contain_text("本届签约金额突破 1亿元", timeout=2000)
+
+
+def test_the_board_turns_stale_without_the_api_and_recovers_by_itself(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    open_board(page, services, expo, "?refresh=1&lang=en")
+    expect(page.locator("#stale")).to_be_hidden()
+
+    services.kill("api")
+    expect(page.locator("body")).to_have_attribute("data-state", "stale", timeout=5000)
+    expect(page.locator("#stale")).to_contain_text("No fresh data")
+
+    expo.checkin("A-000001")  # ingest and the aggregator carry on meanwhile
+    services.start("api")
+    expect(page.locator("body")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(page.locator("#stale")).to_be_hidden()
+    expect(figure(page, "current", "attendees")).to_have_text("1", timeout=5000)
