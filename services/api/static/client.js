@@ -44,16 +44,24 @@ export function uuid() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+const CONFIG_KEY = "expo-tally.config";
 let config = null;
 
-/** The ingest service's base URL, from GET /v1/config on the API that served the page. */
+/** The ingest service's base URL, from GET /v1/config on the API that served the page
+    (remembered on the device, so a desk can still upload while the API is away). */
 export async function ingestBase() {
   if (config === null) {
-    const response = await fetch("/v1/config", { cache: "no-store" });
-    if (!response.ok) {
-      throw new Error(`GET /v1/config answered ${response.status}`);
+    try {
+      const response = await fetchWithin("/v1/config", { cache: "no-store" }, 10);
+      if (!response.ok) {
+        throw new Error(`GET /v1/config answered ${response.status}`);
+      }
+      config = await response.json();
+      save(CONFIG_KEY, config);
+    } catch (error) {
+      config = load(CONFIG_KEY, null);
+      if (config === null) throw error;
     }
-    config = await response.json();
   }
   if (config.ingest_url) {
     return config.ingest_url.replace(/\/+$/, "");
