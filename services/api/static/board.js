@@ -53,6 +53,7 @@ const expoId = pathId();
 const refresh = numberParam("refresh", 5, 0);
 const milestoneStep = fenOf(query.get("milestone_step") || "10000000000");
 const ANIMATION_MS = 1000;
+const openedAt = Date.now();
 
 const state = {
   etag: null,
@@ -176,7 +177,8 @@ function milestone(sessionId, dealValue) {
 
 /** Apply figures from either source; older figures than those shown are ignored. */
 function apply(view) {
-  if (state.asOf && view.asOf && Date.parse(view.asOf) < Date.parse(state.asOf)) {
+  const sameSession = view.sessionId === state.sessionId;
+  if (sameSession && state.asOf && view.asOf && Date.parse(view.asOf) < Date.parse(state.asOf)) {
     return;
   }
   if (view.current) {
@@ -287,7 +289,7 @@ function tick() {
   const text = document.getElementById("updated-text");
   const banner = document.getElementById("stale");
   if (state.lastContact === null) {
-    const waited = (Date.now() - started) / 1000;
+    const waited = (Date.now() - openedAt) / 1000;
     if (waited > 2 * refresh) {
       document.body.dataset.state = "stale";
       banner.textContent = T.never;
@@ -305,7 +307,6 @@ function tick() {
   }
 }
 
-const started = Date.now();
 poll();
 setInterval(poll, refresh * 1000);
 setInterval(tick, 1000);

@@ -218,7 +218,7 @@ $("currency").addEventListener("input", showFx);
 
 // --- the session total, read after our own write ------------------------------------
 
-async function refreshTotal(position, confirmation) {
+async function refreshTotal(position, confirmation, attempt = 1) {
   const total = $("total");
   total.dataset.state = position ? "waiting" : "idle";
   $("total-note").textContent = position ? T.waiting : "";
@@ -243,7 +243,7 @@ async function refreshTotal(position, confirmation) {
       $("total-note").textContent = confirmation;
     } else if (position) {
       $("total-note").textContent = T.late;
-      setTimeout(() => refreshTotal(position, confirmation), 2000);
+      if (attempt < 10) setTimeout(() => refreshTotal(position, confirmation, attempt + 1), 2000);
     }
   } catch {
     $("total-note").textContent = T.offline;
