@@ -5,6 +5,7 @@ test can say which of two events with the same `occurred_at` comes first (the lo
 Times are minutes after the opening of the 13th session, 2025-09-26 09:00 in Mianyang.
 """
 
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import UUID
@@ -15,7 +16,9 @@ from shared.events import (
     DealKind,
     DealSigned,
     DealVoided,
+    Direction,
     ExhibitorRegistered,
+    encode_event,
     to_cny,
 )
 from shared.fold import State
@@ -41,6 +44,7 @@ def checkin(
     category: Category = Category.GENERAL,
     country: str = "CN",
     recorded_minute: int | None = None,
+    direction: Direction = Direction.ENTRY,
 ) -> AttendeeCheckedIn:
     return AttendeeCheckedIn(
         event_id=event_id(n),
@@ -52,7 +56,37 @@ def checkin(
         category=category,
         country=country,
         desk_id="desk-1",
+        direction=direction,
     )
+
+
+def exit_scan(
+    n: int,
+    attendee_id: str,
+    *,
+    minute: int = 0,
+    category: Category = Category.GENERAL,
+    country: str = "CN",
+    recorded_minute: int | None = None,
+) -> AttendeeCheckedIn:
+    """A badge scanned on the way out of the halls."""
+    return checkin(
+        n,
+        attendee_id,
+        minute=minute,
+        category=category,
+        country=country,
+        recorded_minute=recorded_minute,
+        direction=Direction.EXIT,
+    )
+
+
+def as_version_1(entry: AttendeeCheckedIn) -> str:
+    """The entry as a check-in stored before schema version 2: no `direction` field."""
+    assert entry.direction is Direction.ENTRY, "version 1 knew only entries"
+    raw = json.loads(encode_event(entry))
+    del raw["direction"]
+    return json.dumps(raw | {"schema_version": 1})
 
 
 def signed(

@@ -24,7 +24,7 @@ from shared.events import (
     to_cny,
 )
 
-from .factories import checkin, event_id, registered, signed, voided
+from .factories import as_version_1, checkin, event_id, exit_scan, registered, signed, voided
 
 
 def wire(event: Event) -> dict[str, Any]:
@@ -169,6 +169,7 @@ def test_currency_defaults_to_cny() -> None:
     "event",
     [
         checkin(1, "att-1", category=Category.PROFESSIONAL, country="HK"),
+        exit_scan(5, "att-1", category=Category.PROFESSIONAL, country="HK"),
         signed(
             2,
             "deal-1",
@@ -181,7 +182,13 @@ def test_currency_defaults_to_cny() -> None:
         voided(3, "deal-1"),
         registered(4, "exh-1", country="TW", projects_on_display=0),
     ],
-    ids=["attendee.checked_in", "deal.signed", "deal.voided", "exhibitor.registered"],
+    ids=[
+        "attendee.checked_in entry",
+        "attendee.checked_in exit",
+        "deal.signed",
+        "deal.voided",
+        "exhibitor.registered",
+    ],
 )
 def test_every_event_type_survives_the_wire_unchanged(event: Event) -> None:
     decoded = decode_event(encode_event(event))
@@ -240,6 +247,35 @@ def test_a_version_1_checkin_is_read_as_an_entry() -> None:
     assert isinstance(event, AttendeeCheckedIn)
     assert (event.schema_version, event.direction) == (2, Direction.ENTRY)
     assert event.attendee_id == "att-1"
+
+
+def test_a_version_1_checkin_reads_back_as_the_same_entry_in_version_2() -> None:
+    entry = checkin(1, "att-1", minute=30, category=Category.VIP, country="MO")
+    assert decode_event(as_version_1(entry)) == entry
+    assert encode_event(decode_event(as_version_1(entry))) == encode_event(entry)
+
+
+def test_a_checkin_without_direction_is_an_entry() -> None:
+    raw = wire(checkin(1, "att-1"))
+    del raw["direction"]
+    event = decode(raw)
+    assert isinstance(event, AttendeeCheckedIn)
+    assert event.direction is Direction.ENTRY
+
+
+def test_an_exit_is_a_version_2_checkin() -> None:
+    raw = wire(exit_scan(1, "att-1"))
+    assert (raw["schema_version"], raw["direction"]) == (2, "exit")
+    event = decode(raw)
+    assert isinstance(event, AttendeeCheckedIn)
+    assert event.direction is Direction.EXIT
+
+
+@pytest.mark.parametrize("direction", ["EXIT", "transfer", "", None, 1])
+def test_anything_but_entry_or_exit_is_not_a_direction(direction: object) -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["direction"] = direction
+    assert rejection(raw) == {"enum"}
 
 
 def test_event_without_id_is_refused() -> None:

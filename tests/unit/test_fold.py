@@ -5,21 +5,26 @@ do not depend on it; the cases about "arrives late" also replay one explicit ord
 `apply`, to show the figures moving as a display would see them.
 """
 
+from copy import deepcopy
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import permutations
 
 import pytest
 
-from shared.events import Category, DealKind, Event
-from shared.fold import Conflict, Keys, State, apply, fold, keys_of
+from shared.events import Category, DealKind, Event, decode_event
+from shared.figures import Figures, Tally
+from shared.fold import Attendee, Conflict, Keys, State, apply, fold, keys_of
 
 from .factories import (
     SESSION_ID,
+    as_version_1,
     at,
     checkin,
     countries_of,
     event_id,
+    exit_scan,
     registered,
     signed,
     voided,
@@ -47,6 +52,11 @@ def arrived(*events: Event) -> State:
     for event in events:
         apply(state, event)
     return state
+
+
+def figures(state: State) -> Figures:
+    """The session's figures as the display board shows them."""
+    return Tally.of_session(state.totals, countries_of(state)).figures()
 
 
 # --- check-ins -----------------------------------------------------------------------------
@@ -129,6 +139,162 @@ def test_earliest_checkin_is_decided_by_the_instant_whatever_the_utc_offset() ->
     earlier = folded(nine_in_shanghai, same_instant_in_utc, a_minute_before_in_utc)
     assert earlier.totals.by_category[Category.DELEGATE] == 1
     assert sum(earlier.totals.by_category.values()) == 1
+
+
+# --- entries, exits and inside-now --------------------------------------------------------
+
+
+def test_exit_after_entry_leaves_nobody_inside() -> None:
+    state = folded(
+        checkin(1, "att-1", minute=0),
+        exit_scan(2, "att-1", minute=30),
+    )
+    assert state.totals.inside_now == 0
+    assert (figures(state).checkins, figures(state).attendees) == (1, 1)
+
+
+def test_reentry_after_exit_is_inside_again_and_a_new_visit() -> None:
+    state = folded(
+        checkin(1, "att-1", minute=0),
+        exit_scan(2, "att-1", minute=30),
+        checkin(3, "att-1", minute=60),
+    )
+    assert state.totals.inside_now == 1
+    assert (figures(state).checkins, figures(state).attendees) == (2, 1)
+
+
+def test_inside_now_counts_each_attendee_whose_latest_scan_is_an_entry() -> None:
+    state = folded(
+        checkin(1, "att-1", minute=0),
+        checkin(2, "att-1", minute=10),
+        checkin(3, "att-2", minute=0),
+        exit_scan(4, "att-2", minute=20),
+        checkin(5, "att-3", minute=5),
+    )
+    assert state.totals.inside_now == 2
+    assert figures(state).inside_now == 2
+
+
+def test_late_exit_older_than_the_latest_entry_changes_nothing() -> None:
+    state = arrived(checkin(1, "att-1", minute=0), checkin(2, "att-1", minute=60))
+    before = deepcopy(state)
+    assert state.totals.inside_now == 1
+
+    # An offline desk uploads, at minute 90, the exit it scanned at minute 30.
+    apply(state, exit_scan(3, "att-1", minute=30, country="DE", recorded_minute=90))
+
+    assert replace(state.totals, as_of=before.totals.as_of) == before.totals
+    assert (state.attendees, state.country_refs) == (before.attendees, before.country_refs)
+    assert state.totals.as_of == at(90)
+
+
+def test_late_exit_newer_than_the_latest_entry_takes_the_attendee_out() -> None:
+    state = arrived(checkin(1, "att-1", minute=0))
+    assert state.totals.inside_now == 1
+
+    apply(state, exit_scan(2, "att-1", minute=30, recorded_minute=90))
+
+    assert state.totals.inside_now == 0
+    assert state.totals.checkins == 1
+
+
+def test_late_entry_older_than_the_latest_exit_is_a_visit_but_not_inside() -> None:
+    state = arrived(checkin(1, "att-1", minute=20), exit_scan(2, "att-1", minute=30))
+    assert state.totals.inside_now == 0
+
+    apply(state, checkin(3, "att-1", minute=0, category=Category.VIP, recorded_minute=90))
+
+    assert state.totals.inside_now == 0
+    assert state.totals.checkins == 2
+    assert state.totals.by_category[Category.VIP] == 1
+    assert sum(state.totals.by_category.values()) == 1
+
+
+def test_attendee_seen_only_leaving_is_neither_an_attendee_nor_inside() -> None:
+    state = folded(
+        exit_scan(1, "att-1", minute=0, category=Category.VIP, country="DE"),
+        exit_scan(2, "att-1", minute=30, category=Category.VIP, country="DE"),
+    )
+    shown = figures(state)
+    assert (shown.checkins, shown.attendees, shown.inside_now, shown.countries) == (0, 0, 0, 0)
+    assert set(state.totals.by_category.values()) == {0}
+    assert state.attendees["att-1"] == Attendee(None, None, (at(30), event_id(2)), False)
+
+
+def test_attendee_seen_leaving_before_entering_counts_from_the_entry() -> None:
+    state = folded(
+        exit_scan(1, "att-1", minute=0, category=Category.MEDIA, country="DE"),
+        checkin(2, "att-1", minute=30, category=Category.VIP, country="CN"),
+    )
+    assert (figures(state).attendees, state.totals.inside_now) == (1, 1)
+    assert state.totals.by_category[Category.VIP] == 1
+    assert countries_of(state) == {"CN"}
+
+
+@pytest.mark.parametrize(
+    "exit_minute",
+    [
+        pytest.param(-30, id="exit before the first entry"),
+        pytest.param(15, id="exit between entries"),
+        pytest.param(90, id="exit after the last entry"),
+    ],
+)
+def test_an_exit_never_changes_checkins_attendees_categories_or_countries(
+    exit_minute: int,
+) -> None:
+    entries = (
+        checkin(1, "att-1", minute=0, category=Category.PROFESSIONAL, country="CN"),
+        checkin(2, "att-1", minute=30, category=Category.PROFESSIONAL, country="CN"),
+        checkin(3, "att-2", minute=10, category=Category.MEDIA, country="HK"),
+    )
+    an_exit = exit_scan(4, "att-1", minute=exit_minute, category=Category.VIP, country="DE")
+    without = folded(*entries)
+    with_exit = folded(*entries, an_exit)
+    for state in (without, with_exit):
+        assert figures(state).checkins == 3
+        assert figures(state).attendees == 2
+        assert state.totals.by_category[Category.PROFESSIONAL] == 1
+        assert state.totals.by_category[Category.MEDIA] == 1
+        assert countries_of(state) == {"CN", "HK"}
+        assert state.totals.countries == 2
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "exit_id", "inside"),
+    [
+        pytest.param(3, 7, 0, id="exit with the higher event id is the latest scan"),
+        pytest.param(7, 3, 1, id="entry with the higher event id is the latest scan"),
+    ],
+)
+def test_scans_at_the_same_moment_are_ordered_by_event_id(
+    entry_id: int, exit_id: int, inside: int
+) -> None:
+    state = folded(
+        checkin(entry_id, "att-1", minute=10),
+        exit_scan(exit_id, "att-1", minute=10),
+    )
+    assert state.totals.inside_now == inside
+    assert figures(state).attendees == 1
+
+
+def test_checkins_stored_before_exits_existed_are_entries_and_count_inside() -> None:
+    stored = [
+        checkin(1, "att-1", minute=0, category=Category.MEDIA, country="DE"),
+        checkin(2, "att-1", minute=60, category=Category.VIP, country="CN"),
+        checkin(3, "att-2", minute=5, category=Category.PROFESSIONAL, country="HK"),
+    ]
+    read_back = [decode_event(as_version_1(e)) for e in stored]
+
+    state = folded(*read_back)
+
+    assert read_back == stored
+    shown = figures(state)
+    assert (shown.checkins, shown.attendees, shown.inside_now, shown.countries) == (3, 2, 2, 3)
+    assert state.totals.by_category[Category.MEDIA] == 1
+
+    # A version-2 exit after the upgrade takes a version-1 entrant out.
+    apply(state, exit_scan(4, "att-2", minute=90))
+    assert state.totals.inside_now == 1
 
 
 # --- deals ---------------------------------------------------------------------------------
@@ -502,10 +668,11 @@ def test_keys_name_the_records_a_batch_touches() -> None:
             signed(3, "deal-2"),
             voided(4, "deal-3"),
             registered(5, "exh-1", country="TW"),
+            exit_scan(6, "att-2", country="CN"),
         ]
     )
     assert keys == Keys(
-        attendees=frozenset({"att-1"}),
+        attendees=frozenset({"att-1", "att-2"}),
         deals=frozenset({"deal-1", "deal-2", "deal-3"}),
         exhibitors=frozenset({"exh-1"}),
         countries=frozenset({"CN", "DE", "TW"}),
