@@ -186,7 +186,10 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _checkin_v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
-    """Before version 2 every scan was an entry."""
+    """Before version 2 every scan was an entry. A version-1 record that names a direction
+    is not one we ever wrote: it is left as it is, and so refused."""
+    if "direction" in raw:
+        return raw
     return {**raw, "schema_version": 2, "direction": Direction.ENTRY.value}
 
 
@@ -199,8 +202,10 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
     """Bring a stored event's raw dict up to the current schema version."""
     version = raw.get("schema_version", 1)
     while isinstance(version, int) and (raw.get("type"), version) in UPCASTERS:
-        raw = UPCASTERS[(str(raw["type"]), version)](raw)
-        version = raw["schema_version"]
+        upcasted = UPCASTERS[(str(raw["type"]), version)](raw)
+        if upcasted is raw:
+            break
+        raw, version = upcasted, upcasted["schema_version"]
     return raw
 
 

@@ -354,3 +354,11 @@ def test_order_compares_instants_not_clock_readings() -> None:
         }
     )
     assert sort_key(a_second_before_in_tokyo) < sort_key(nine_in_shanghai)
+
+
+def test_a_version_1_record_that_names_a_direction_is_refused() -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["schema_version"] = 1
+    raw["direction"] = "exit"
+    with pytest.raises(ValidationError):
+        decode_event(json.dumps(raw))
