@@ -11,7 +11,7 @@ from tests.browser.stack import Expo, launch, open_expo, running
 from tests.e2e.conftest import PORTS, Services
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = launch(playwright)
@@ -19,7 +19,7 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     with running(tmp_path_factory.mktemp("stack"), database_url) as started:
         yield started
