@@ -36,6 +36,9 @@ def serve(name: str, settings: Settings) -> None:
         port=getattr(settings, port_setting),
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Display screens hold live streams open forever: on SIGTERM give in-flight
+        # requests a moment, then close the streams (screens reconnect by themselves).
+        timeout_graceful_shutdown=3,
     )
 
 

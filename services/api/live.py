@@ -62,9 +62,10 @@ class Hub:
                 self.watchers.pop(session_id).cancel()
 
     async def close(self) -> None:
-        for task in self.watchers.values():
+        tasks = list(self.watchers.values())
+        for task in tasks:
             task.cancel()
-        for task in self.watchers.values():
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
