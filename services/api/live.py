@@ -24,6 +24,8 @@ from services.api.reads import HEARTBEAT_SECONDS, read_totals
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["figures"])
+# A named event, not a comment: pages can see it and need not poll while the stream lives.
+HEARTBEAT = "event: heartbeat\ndata: {}\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ async def _events(
             try:
                 update = await asyncio.wait_for(queue.get(), timeout=heartbeat)
             except TimeoutError:
-                yield ": heartbeat\n\n"
+                yield HEARTBEAT
                 continue
             if update.id != last_event_id:
                 last_event_id = update.id
@@ -118,7 +120,7 @@ async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `totals` (as `/totals` answers) at once and on every change, a
-    heartbeat comment every 15 s; a reconnect with `Last-Event-ID` skips unchanged totals."""
+    `heartbeat` event every 15 s; a reconnect with `Last-Event-ID` skips unchanged totals."""
     await run_in_threadpool(read_totals, res.engine, session_id)  # 404 for unknown sessions
     hub: Hub = request.app.state.hub
     return StreamingResponse(

@@ -94,3 +94,21 @@ def test_the_board_turns_stale_without_the_api_and_recovers_by_itself(
     expect(page.locator("body")).to_have_attribute("data-state", "live", timeout=10_000)
     expect(page.locator("#stale")).to_be_hidden()
     expect(figure(page, "current", "attendees")).to_have_text("1", timeout=5000)
+
+
+def test_a_board_with_a_live_stream_stops_polling_the_display_feed(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    feed_reads: list[float] = []
+    page.on(
+        "request",
+        lambda request: (
+            feed_reads.append(time.monotonic()) if "/v1/display/" in request.url else None
+        ),
+    )
+    open_board(page, services, expo, "?refresh=1")
+    expect(page.locator("body")).to_have_attribute("data-transport", "sse")
+    settled = time.monotonic()
+    page.wait_for_timeout(4000)  # four refresh intervals of a board that would poll
+    assert [t for t in feed_reads if t > settled] == []
+    expect(page.locator("body")).to_have_attribute("data-state", "live")

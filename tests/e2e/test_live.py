@@ -68,10 +68,10 @@ class Reader:
                 if condition(totals):
                     return totals
 
-    async def comment(self) -> str:
-        while "comment" not in (message := await self.next()):
+    async def heartbeat(self) -> dict[str, str]:
+        while (message := await self.next()).get("event") != "heartbeat":
             pass
-        return message["comment"]
+        return message
 
 
 def any_totals(_: dict[str, Any]) -> bool:
@@ -96,14 +96,20 @@ def test_the_stream_pushes_totals_on_every_change_and_heartbeats(services: Servi
                 )
                 assert time.monotonic() - posted < 2.0
                 assert changed["current"]["inside_now"] == 1
-                assert await asyncio.wait_for(reader.comment(), 3) == "heartbeat"
+                assert await asyncio.wait_for(reader.heartbeat(), 3) == {
+                    "event": "heartbeat",
+                    "data": "{}",
+                }
                 last_id = [m["id"] for m in reader.seen if m.get("event") == "totals"][-1]
             # Reconnecting with the last id: no repeat of totals the screen already shows.
             headers = {"Last-Event-ID": last_id}
             async with client.stream("GET", url, params={"heartbeat": 1}, headers=headers) as again:
                 resumed = Reader(again)
                 assert await asyncio.wait_for(resumed.next(), 5) == {"retry": "2000"}
-                assert await asyncio.wait_for(resumed.next(), 5) == {"comment": "heartbeat"}
+                assert await asyncio.wait_for(resumed.next(), 5) == {
+                    "event": "heartbeat",
+                    "data": "{}",
+                }
 
     asyncio.run(scenario())
 

@@ -66,6 +66,7 @@ const state = {
   stream: null,
   streamRetryAt: 0,
   polling: false,
+  lastPoll: 0,
 };
 
 /** One <dt>/<dd> pair per figure in each column (the live figure sits in the masthead);
@@ -223,10 +224,19 @@ function contact() {
   tick();
 }
 
-/** The display feed: every refresh interval, cheap (304) while nothing changed. */
+/** While the live stream delivers (totals or heartbeats), the display feed is only read
+ * once a minute, to notice a newly opened session; otherwise every refresh interval. */
+function streamLive() {
+  const fresh = state.lastContact !== null && Date.now() - state.lastContact < 1.5 * refresh * 1000;
+  return Boolean(state.stream) && state.stream.readyState === EventSource.OPEN && fresh;
+}
+
+/** The display feed: cheap (304) while nothing changed. */
 async function poll() {
   if (state.polling) return;
+  if (streamLive() && Date.now() - state.lastPoll < 60_000) return;
   state.polling = true;
+  state.lastPoll = Date.now();
   try {
     const headers = state.etag ? { "If-None-Match": state.etag } : {};
     const response = await fetchWithin(
@@ -270,6 +280,7 @@ function connectStream() {
     applyTotals(JSON.parse(event.data));
     contact();
   });
+  source.addEventListener("heartbeat", contact);
   source.addEventListener("error", () => {
     // close rather than let EventSource reconnect on its own: polling covers the gap
     closeStream();
