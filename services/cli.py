@@ -49,9 +49,16 @@ def migrate(settings: Settings) -> None:
     print(f"database migrated: {engine.url.render_as_string(hide_password=True)}")  # noqa: T201
 
 
-def rebuild(settings: Settings, sessions: Sequence[str]) -> None:
+def rebuild(settings: Settings, sessions: Sequence[str], check_only: bool) -> None:
+    from services.aggregator.check import check  # noqa: PLC0415
     from services.aggregator.rebuild import rebuild as run_rebuild  # noqa: PLC0415
 
+    if check_only:
+        differences = check(runtime.engine(settings), sessions)
+        for line in differences:
+            print(line)  # noqa: T201
+        print(f"rebuild check: {len(differences) or 'no'} differences")  # noqa: T201
+        raise SystemExit(1 if differences else 0)
     folded = run_rebuild(runtime.engine(settings), sessions)
     for session_id, count in folded.items():
         print(f"{session_id}: rebuilt from {count} events")  # noqa: T201
@@ -161,6 +168,11 @@ def parser() -> argparse.ArgumentParser:
     )
     rebuild_cmd = commands.add_parser("rebuild", help="recompute projections from the events")
     rebuild_cmd.add_argument("--session", action="append", default=[], help="only this session")
+    rebuild_cmd.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing: fold the events apart and list where the live projections differ",
+    )
     token = commands.add_parser("token", help="manage API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="issue a token (shown once)")
@@ -184,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             simulation.run(settings, simulation.DemoPlan(args.rate, duration=args.duration))
         case "rebuild":
-            rebuild(settings, args.session)
+            rebuild(settings, args.session, args.check)
         case "token":
             create_token(settings, args.role, args.session, args.label)
         case name:

@@ -170,7 +170,7 @@ def _attendee(row: Any) -> Attendee:
     return Attendee(first, category, latest, row.inside)
 
 
-def _attendee_row(session_id: str, attendee_id: str, attendee: Attendee) -> dict[str, Any]:
+def attendee_row(session_id: str, attendee_id: str, attendee: Attendee) -> dict[str, Any]:
     first = attendee.first
     return {
         "session_id": session_id,
@@ -206,20 +206,23 @@ class _Snapshot:
     country_refs: dict[str, int]
 
 
-def _counters(totals: Totals) -> dict[str, int]:
-    counters = {"checkins": totals.checkins, "exhibitors": totals.exhibitors}
-    counters |= {c.value: n for c, n in totals.by_category.items()}
-    counters |= {k.value: n for k, n in totals.by_kind.items()}
-    counters["deal_value_fen"] = int(totals.deal_value_cny * FEN)
-    counters["projects_on_display"] = totals.projects_on_display
-    counters["countries"] = totals.countries
-    counters["inside_now"] = totals.inside_now
-    return counters
+def counters(totals: Totals) -> dict[str, int]:
+    """The `session_figures` counter columns of some totals."""
+    return {
+        "checkins": totals.checkins,
+        **{c.value: n for c, n in totals.by_category.items()},
+        **{k.value: n for k, n in totals.by_kind.items()},
+        "deal_value_fen": int(totals.deal_value_cny * FEN),
+        "exhibitors": totals.exhibitors,
+        "projects_on_display": totals.projects_on_display,
+        "countries": totals.countries,
+        "inside_now": totals.inside_now,
+    }
 
 
 def _snapshot(state: State) -> _Snapshot:
     return _Snapshot(
-        _counters(state.totals),
+        counters(state.totals),
         dict(state.attendees),
         dict(state.deals),
         dict(state.exhibitors),
@@ -232,7 +235,7 @@ def _changed(after: dict[str, V], before: dict[str, V]) -> dict[str, V]:
 
 
 def _save(conn: Connection, session_id: str, state: State, before: _Snapshot, n: int) -> None:
-    after = _counters(state.totals)
+    after = counters(state.totals)
     deltas = {col: FIGURES.c[col] + (after[col] - before.counters[col]) for col in COUNTER_COLUMNS}
     conn.execute(
         update(FIGURES)
@@ -240,34 +243,31 @@ def _save(conn: Connection, session_id: str, state: State, before: _Snapshot, n:
         .values(**deltas, events=FIGURES.c.events + n, as_of=state.totals.as_of)
     )
     attendees = _changed(state.attendees, before.attendees)
-    _upsert(conn, ATTENDEES, [_attendee_row(session_id, k, a) for k, a in attendees.items()])
+    _upsert(conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in attendees.items()])
     deals = _changed(state.deals, before.deals)
-    _upsert(conn, DEALS, [_deal_row(session_id, key, d) for key, d in deals.items()])
+    _upsert(conn, DEALS, [deal_row(session_id, key, d) for key, d in deals.items()])
     exhibitors = _changed(state.exhibitors, before.exhibitors)
-    _upsert(
-        conn,
-        EXHIBITORS,
-        [
-            {
-                "session_id": session_id,
-                "exhibitor_id": key,
-                "first_occurred_at": x.first[0],
-                "first_event_id": str(x.first[1]),
-                "projects_on_display": x.projects_on_display,
-                "country": x.country,
-            }
-            for key, x in exhibitors.items()
-        ],
-    )
+    _upsert(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors.items()])
     refs = _changed(state.country_refs, before.country_refs)
-    _upsert(
-        conn,
-        COUNTRIES,
-        [{"session_id": session_id, "country": key, "refs": n} for key, n in refs.items()],
-    )
+    _upsert(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs.items()])
 
 
-def _deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
+def exhibitor_row(session_id: str, exhibitor_id: str, exhibitor: Exhibitor) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "exhibitor_id": exhibitor_id,
+        "first_occurred_at": exhibitor.first[0],
+        "first_event_id": str(exhibitor.first[1]),
+        "projects_on_display": exhibitor.projects_on_display,
+        "country": exhibitor.country,
+    }
+
+
+def country_row(session_id: str, country: str, refs: int) -> dict[str, Any]:
+    return {"session_id": session_id, "country": country, "refs": refs}
+
+
+def deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
     signing = deal.signing
     return {
         "session_id": session_id,

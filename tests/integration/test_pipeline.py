@@ -1,18 +1,22 @@
 """Events posted to ingest, folded by the aggregator, read from the API: exact figures."""
 
+import os
 import random
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlmodel import col
 
+from services.aggregator.check import check
 from services.aggregator.rebuild import rebuild
 from shared.events import decode_event
 from shared.fold import fold
 from shared.stream import GROUP, dead_letter_key, stream_key
-from shared.tables import PROJECTION_TABLES, StoredEvent
+from shared.tables import PROJECTION_TABLES, CountryRef, SessionFigures, StoredEvent
 from tests.integration.conftest import ADMIN, Stack
 
 T0 = datetime(2025, 9, 26, 9, 0, tzinfo=UTC)
@@ -271,3 +275,34 @@ def test_trimming_drops_only_entries_already_folded(stack: Stack) -> None:
     remaining = stack.entries(stream_key(session))
     assert len(remaining) >= 1
     assert remaining[-1][1][b"event"].find(b'"late"') > 0
+
+
+def test_the_rebuild_check_is_clean_after_live_folding_and_names_a_tampered_figure(
+    stack: Stack,
+) -> None:
+    session = stack.new_session(stack.new_expo())
+    events = random_events(session, 300, seed=11)
+    for start in range(0, len(events), 50):
+        stack.ingest.post(
+            "/v1/events:batch", json={"events": events[start : start + 50]}, headers=ADMIN
+        )
+        stack.fold()
+    assert check(stack.engine, [session]) == []
+    with stack.engine.begin() as conn:
+        conn.execute(
+            update(SessionFigures.__table__)  # type: ignore[attr-defined]
+            .where(SessionFigures.session_id == session)  # type: ignore[arg-type]
+            .values(checkins=SessionFigures.checkins + 1)
+        )
+        conn.execute(delete(CountryRef.__table__).where(CountryRef.session_id == session))  # type: ignore[attr-defined,arg-type]
+    differences = check(stack.engine, [session])
+    assert any("session_figures totals: checkins live" in line for line in differences)
+    assert any("country_ref" in line and "missing live" in line for line in differences)
+    env = {**os.environ, "EXPO_DATABASE_URL": stack.settings.database_url}
+    cli = [sys.executable, "-m", "services.cli", "rebuild", "--check", "--session", session]
+    found = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+    assert found.returncode == 1
+    assert "checkins live" in found.stdout
+    rebuild(stack.engine, [session])
+    fixed = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+    assert (fixed.returncode, fixed.stdout.strip()) == (0, "rebuild check: no differences")

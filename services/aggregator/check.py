@@ -1,0 +1,120 @@
+"""`expo rebuild --check`: fold the event store again, apart from the live projections, and
+say where they differ.
+
+The shadow is the pure fold run in memory over every stored event of a session, turned into
+the rows the projection would hold; the live rows are read from SQL. Nothing is written.
+"""
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select
+
+from services.aggregator.projection import (
+    ATTENDEES,
+    COUNTRIES,
+    DEALS,
+    EVENTS,
+    EXHIBITORS,
+    FIGURES,
+    attendee_row,
+    counters,
+    country_row,
+    deal_row,
+    event_rows_at,
+    exhibitor_row,
+)
+from shared.events import decode_event
+from shared.fold import State, fold
+
+Rows = dict[tuple[Any, ...], dict[str, Any]]
+CHUNK = 5000
+SHOWN = 20  # differences listed per table and session
+
+
+def check(engine: Engine, session_ids: Sequence[str] = ()) -> list[str]:
+    """The differences between a rebuild and the live projections; empty when equal."""
+    differences: list[str] = []
+    with engine.connect() as conn:
+        ids = list(session_ids) or sorted(
+            set(conn.execute(select(EVENTS.c.session_id).distinct()).scalars())
+            | set(conn.execute(select(FIGURES.c.session_id)).scalars())
+        )
+        for session_id in ids:
+            differences += _session(conn, session_id)
+    return differences
+
+
+def _session(conn: Connection, session_id: str) -> list[str]:
+    state, _ = fold(_stored(conn, session_id))
+    shadow: dict[str, Rows] = {
+        "session_figures": {(session_id,): _figures(session_id, state)},
+        "attendee_record": _keyed(
+            attendee_row(session_id, k, a) for k, a in state.attendees.items()
+        ),
+        "deal_record": _keyed(deal_row(session_id, k, d) for k, d in state.deals.items()),
+        "exhibitor_record": _keyed(
+            exhibitor_row(session_id, k, x) for k, x in state.exhibitors.items()
+        ),
+        "country_ref": _keyed(
+            country_row(session_id, k, n) for k, n in state.country_refs.items() if n
+        ),
+    }
+    differences = []
+    for table in (FIGURES, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES):
+        live = _live(conn, table, session_id, shadow[table.name])
+        differences += _compare(session_id, table.name, live, shadow[table.name])
+    return differences
+
+
+def _stored(conn: Connection, session_id: str) -> Iterator[Any]:
+    after = ""
+    while rows := event_rows_at(conn, session_id, after, CHUNK):
+        yield from (decode_event(row.payload) for row in rows)
+        after = rows[-1].event_id
+
+
+def _figures(session_id: str, state: State) -> dict[str, Any]:
+    return {"session_id": session_id, **counters(state.totals), "as_of": state.totals.as_of}
+
+
+def _keyed(rows: Iterator[dict[str, Any]]) -> Rows:
+    return {tuple(list(row.values())[:2]): row for row in rows}
+
+
+def _live(conn: Connection, table: Table, session_id: str, shadow: Rows) -> Rows:
+    columns = list(next(iter(shadow.values()), {}).keys()) or [c.name for c in table.columns]
+    rows = conn.execute(
+        select(*(table.c[c] for c in columns)).where(table.c.session_id == session_id)
+    )
+    found = {}
+    for row in rows:
+        values = dict(row._mapping)
+        if table is COUNTRIES and not values["refs"]:
+            continue  # a country no longer named by anything is the same as no row
+        key = (session_id,) if table is FIGURES else tuple(list(values.values())[:2])
+        found[key] = values
+    return found
+
+
+def _compare(session_id: str, table: str, live: Rows, shadow: Rows) -> list[str]:
+    lines = []
+    for key in sorted(live.keys() | shadow.keys(), key=str):
+        mine, theirs = live.get(key), shadow.get(key)
+        if mine == theirs:
+            continue
+        what = ", ".join(map(str, key[1:])) or "totals"
+        if mine is None:
+            lines.append(f"{session_id} {table} {what}: missing live, rebuild has {theirs}")
+        elif theirs is None:
+            lines.append(f"{session_id} {table} {what}: live has {mine}, rebuild has none")
+        else:
+            fields = [
+                f"{c} live {mine[c]!r} rebuilt {theirs[c]!r}"
+                for c in mine
+                if mine[c] != theirs.get(c)
+            ]
+            lines.append(f"{session_id} {table} {what}: " + "; ".join(fields))
+    if len(lines) > SHOWN:
+        lines = [*lines[:SHOWN], f"{session_id} {table}: … and {len(lines) - SHOWN} more"]
+    return lines
