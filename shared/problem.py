@@ -43,6 +43,8 @@ class Reason(StrEnum):
     ALREADY_EXISTS = "already_exists"
     ORDINAL_TAKEN = "ordinal_taken"
     INVALID_TRANSITION = "invalid_transition"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -63,6 +65,8 @@ STATUS: dict[Reason, int] = {
     Reason.ALREADY_EXISTS: 409,
     Reason.ORDINAL_TAKEN: 409,
     Reason.INVALID_TRANSITION: 409,
+    Reason.IDEMPOTENCY_CONFLICT: 409,
+    Reason.RATE_LIMITED: 429,
     Reason.UNAVAILABLE: 503,
     Reason.INTERNAL_ERROR: 500,
 }
@@ -77,11 +81,18 @@ _BY_STATUS = {
 class DomainError(Exception):
     """A refusal with a stable reason and a message for people."""
 
-    def __init__(self, reason: Reason, detail: str, errors: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        detail: str,
+        errors: Sequence[dict[str, Any]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
         self.errors = list(errors)
+        self.headers = dict(headers or {})
 
     @property
     def status(self) -> int:
@@ -124,7 +135,7 @@ def install(app: FastAPI) -> None:
 
     async def on_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        return problem_response(exc)
+        return problem_response(exc, exc.headers)
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
     log_level: str = "INFO"
+    # Ingest protections.
+    idempotency_ttl_seconds: int = Field(default=3600, ge=1)
+    rate_limit_events_per_second: float = Field(default=5000, ge=0)  # per token; 0: off
 
     @field_validator("admin_token")
     @classmethod

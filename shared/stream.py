@@ -22,6 +22,11 @@ def stream_key(session_id: str) -> str:
     return f"{KEY_PREFIX}{session_id}{EVENTS_SUFFIX}"
 
 
+def seen_key(session_id: str, event_id: str) -> str:
+    """The short-lived fingerprint of a client-chosen event id (same slot as the stream)."""
+    return f"{KEY_PREFIX}{session_id}}}:seen:{event_id}"
+
+
 def dead_letter_key(session_id: str) -> str:
     return f"{KEY_PREFIX}{session_id}}}:dead"
 

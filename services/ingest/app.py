@@ -6,6 +6,7 @@ It answers 202 only after XADD returned, and never writes SQL projections.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -15,6 +16,8 @@ from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from services.ingest import appender
+from services.ingest.idempotency import Appender
+from services.ingest.limiter import RateLimiter
 from services.ingest.requests import (
     Accepted,
     Batch,
@@ -24,7 +27,7 @@ from services.ingest.requests import (
     SignDeal,
     VoidDeal,
 )
-from shared import health, problem, runtime
+from shared import health, openapi, problem, runtime
 from shared.auth import Principal, Role, authenticate, bearer_secret
 from shared.events import Id64
 from shared.settings import Settings, get_settings
@@ -35,6 +38,7 @@ class Resources:
     settings: Settings
     engine: Engine
     redis: Redis
+    ingest: appender.Ingest
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,7 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = Resources(settings, runtime.engine(settings), runtime.async_redis(settings))
+        engine, redis = runtime.engine(settings), runtime.async_redis(settings)
+        ingest = appender.Ingest(
+            engine,
+            redis,
+            Appender(redis, settings.idempotency_ttl_seconds),
+            RateLimiter(settings.rate_limit_events_per_second),
+        )
+        resources = Resources(settings, engine, redis, ingest)
         app.state.resources = resources
         app.state.sync_redis = runtime.sync_redis(settings)
         yield
@@ -56,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problem.install(app)
+    openapi.install(app)
     origins = settings.cors_origins or [
         f"http://{host}:{settings.api_port}" for host in ("127.0.0.1", "localhost")
     ]
@@ -95,41 +107,47 @@ async def _principal(
 
 ResourcesDep = Annotated[Resources, Depends(_resources)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
+REFUSALS = openapi.problems(*openapi.EVENT)
+# Items are refused one by one in the answer; only the request as a whole is refused here.
+BATCH_REFUSALS = openapi.problems(*openapi.BODY, 401, 503)
 
 
 def _routes(app: FastAPI) -> None:
-    @app.post("/v1/checkins", status_code=202, tags=["events"])
+    @app.post("/v1/checkins", status_code=202, tags=["events"], responses=REFUSALS)
     async def check_in(body: CheckIn, who: PrincipalDep, res: ResourcesDep) -> Accepted:
         """An attendee was scanned at a desk. A repeat scan is a valid new visit."""
-        return await appender.append_one(res.engine, res.redis, who, {Role.DESK}, body.to_event)
 
-    @app.post("/v1/deals", status_code=202, tags=["events"])
+        build = appender.building(body, body.to_event)
+        return await appender.append_one(res.ingest, who, {Role.DESK}, build)
+
+    @app.post("/v1/deals", status_code=202, tags=["events"], responses=REFUSALS)
     async def sign_deal(body: SignDeal, who: PrincipalDep, res: ResourcesDep) -> Accepted:
         """A deal was signed; its CNY value is computed here (half-even, 0.01)."""
-        return await appender.append_one(res.engine, res.redis, who, {Role.CEREMONY}, body.to_event)
 
-    @app.post("/v1/deals/{deal_id}/void", status_code=202, tags=["events"])
+        build = appender.building(body, body.to_event)
+        return await appender.append_one(res.ingest, who, {Role.CEREMONY}, build)
+
+    @app.post("/v1/deals/{deal_id}/void", status_code=202, tags=["events"], responses=REFUSALS)
     async def void_deal(
         deal_id: Id64, body: VoidDeal, who: PrincipalDep, res: ResourcesDep
     ) -> Accepted:
         """A deal is voided; the void may arrive before the deal it voids."""
 
-        def build(received_at, source):  # type: ignore[no-untyped-def]
-            return body.to_void(deal_id, received_at, source)
+        build = appender.building(body, partial(body.to_void, deal_id), deal_id=deal_id)
 
-        return await appender.append_one(res.engine, res.redis, who, {Role.CEREMONY}, build)
+        return await appender.append_one(res.ingest, who, {Role.CEREMONY}, build)
 
-    @app.post("/v1/exhibitors", status_code=202, tags=["events"])
+    @app.post("/v1/exhibitors", status_code=202, tags=["events"], responses=REFUSALS)
     async def register_exhibitor(
         body: RegisterExhibitor, who: PrincipalDep, res: ResourcesDep
     ) -> Accepted:
         """An exhibitor registered, with the projects it puts on display."""
-        return await appender.append_one(
-            res.engine, res.redis, who, {Role.ORGANIZER}, body.to_event
-        )
 
-    @app.post("/v1/events:batch", tags=["events"])
+        build = appender.building(body, body.to_event)
+        return await appender.append_one(res.ingest, who, {Role.ORGANIZER}, build)
+
+    @app.post("/v1/events:batch", tags=["events"], responses=BATCH_REFUSALS)
     async def batch(body: Batch, who: PrincipalDep, res: ResourcesDep) -> BatchResult:
         """Up to 1000 events of any types; every accepted item is in its stream when the
         answer is sent, each rejected one says why."""
-        return await appender.append_batch(res.engine, res.redis, who, body.events)
+        return await appender.append_batch(res.ingest, who, body.events)

@@ -1,7 +1,8 @@
-"""Appending accepted events to their session streams."""
+"""Appending accepted events to their session streams, each client event id at most once."""
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,16 +13,16 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
 from services.ingest.gate import admit, load_sessions
-from services.ingest.requests import Accepted, BatchItem, BatchResult, ItemResult
+from services.ingest.idempotency import Appender, Outcome, fingerprint
+from services.ingest.limiter import RateLimiter
+from services.ingest.requests import Accepted, BatchItem, BatchResult, EventRequest, ItemResult
 from shared import metrics, rejection
 from shared.auth import Principal, Role, authorize
 from shared.events import Event
 from shared.problem import DomainError, Reason, validation_errors
-from shared.stream import stream_key, to_fields
 
 logger = logging.getLogger(__name__)
 
-Build = Callable[[datetime, str], Event]
 ITEMS: TypeAdapter[BatchItem] = TypeAdapter(BatchItem)
 ROLES: dict[str, set[Role]] = {
     "attendee.checked_in": {Role.DESK},
@@ -31,87 +32,132 @@ ROLES: dict[str, set[Role]] = {
 }
 
 
-async def append_one(
-    engine: Engine, redis: Redis, who: Principal, roles: set[Role], build: Build
-) -> Accepted:
+@dataclass(frozen=True)
+class Ingest:
+    """What appending needs: sessions from SQL, streams in Redis, the per-token limit."""
+
+    engine: Engine
+    redis: Redis
+    appender: Appender
+    limiter: RateLimiter
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """An event built from a request, with what a retry of it must repeat."""
+
+    event: Event
+    fingerprint: str | None
+
+
+Build = Callable[[datetime, str], Posted]
+
+
+def posted(request: EventRequest, event: Event, **extra: str) -> Posted:
+    """Requests with a client event id get a fingerprint; server-made ids cannot repeat."""
+    if request.event_id is None:
+        return Posted(event, None)
+    fields = request.model_dump(mode="json", exclude={"event_id", "type"}) | extra
+    return Posted(event, fingerprint(event.type, fields))
+
+
+def building(request: EventRequest, make: Callable[[datetime, str], Event], **extra: str) -> Build:
+    """How to build the event of a request at receipt, from the token that sent it."""
+    return lambda received_at, source: posted(request, make(received_at, source), **extra)
+
+
+async def append_one(ingest: Ingest, who: Principal, roles: set[Role], build: Build) -> Accepted:
+    ingest.limiter.take(who.token_id, 1)
     try:
-        event = build(datetime.now(UTC), who.token_id)
+        post = build(datetime.now(UTC), who.token_id)
     except DomainError as error:
         metrics.INGESTED.labels("unknown", error.reason.value).inc()
         raise
+    event = post.event
     try:
         authorize(who, roles, event.session_id)
-        sessions = await run_in_threadpool(load_sessions, engine, [event.session_id])
+        sessions = await run_in_threadpool(load_sessions, ingest.engine, [event.session_id])
         admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
     except DomainError as error:
         metrics.INGESTED.labels(event.type, error.reason.value).inc()
-        await _keep_rejected(redis, [(event, error)])
+        await _keep_rejected(ingest.redis, [(event, error)])
         raise
-    position: Any = await redis.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
-    metrics.INGESTED.labels(event.type, "accepted").inc()
-    logger.debug("session %s: appended event %s", event.session_id, event.event_id)
-    return Accepted(event_id=event.event_id, position=position.decode())
+    outcome = await ingest.appender.append(event, post.fingerprint)
+    metrics.INGESTED.labels(event.type, _result(outcome)).inc()
+    if outcome.status == "conflict":
+        raise _conflict(event, outcome)
+    logger.debug("session %s: event %s %s", event.session_id, event.event_id, outcome.status)
+    return Accepted(event_id=event.event_id, position=outcome.position)
 
 
-async def append_batch(
-    engine: Engine, redis: Redis, who: Principal, items: Sequence[Any]
-) -> BatchResult:
+async def append_batch(ingest: Ingest, who: Principal, items: Sequence[Any]) -> BatchResult:
+    ingest.limiter.take(who.token_id, len(items))
     received_at = datetime.now(UTC)
     results: list[ItemResult] = []
-    candidates: list[tuple[int, Event]] = []
+    candidates: list[tuple[int, Posted]] = []
     refused: list[tuple[Event, DomainError]] = []
     for index, raw in enumerate(items):
         try:
-            event = _item_event(raw, received_at, who)
+            post = _item(raw, received_at, who)
         except DomainError as error:
             results.append(_rejected(index, error, raw))
             continue
         try:
-            authorize(who, ROLES[event.type], event.session_id)
+            authorize(who, ROLES[post.event.type], post.event.session_id)
         except DomainError as error:
-            results.append(_rejected(index, error, event))
-            refused.append((event, error))
+            results.append(_rejected(index, error, post.event))
+            refused.append((post.event, error))
             continue
-        candidates.append((index, event))
+        candidates.append((index, post))
     sessions = await run_in_threadpool(
-        load_sessions, engine, {event.session_id for _, event in candidates}
+        load_sessions, ingest.engine, {post.event.session_id for _, post in candidates}
     )
-    accepted: list[tuple[int, Event]] = []
-    for index, event in candidates:
+    admitted: list[tuple[int, Posted]] = []
+    for index, post in candidates:
+        event = post.event
         try:
             admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
         except DomainError as error:
             results.append(_rejected(index, error, event))
             refused.append((event, error))
             continue
-        accepted.append((index, event))
-    await _keep_rejected(redis, refused)
-    if accepted:
-        async with redis.pipeline(transaction=False) as pipe:
-            for _, event in accepted:
-                pipe.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
-            positions = await pipe.execute()
-        for (index, event), position in zip(accepted, positions, strict=True):
-            metrics.INGESTED.labels(event.type, "accepted").inc()
-            results.append(
-                ItemResult(
-                    index=index,
-                    event_id=event.event_id,
-                    status="accepted",
-                    position=position.decode(),
-                )
-            )
+        admitted.append((index, post))
+    await _keep_rejected(ingest.redis, refused)
+    outcomes = await ingest.appender.append_many([(p.event, p.fingerprint) for _, p in admitted])
+    for (index, post), outcome in zip(admitted, outcomes, strict=True):
+        results.append(_item_result(index, post.event, outcome))
     return BatchResult(results=sorted(results, key=lambda r: r.index))
 
 
-def _item_event(raw: Any, received_at: datetime, who: Principal) -> Event:
+def _result(outcome: Outcome) -> str:
+    return {"appended": "accepted", "duplicate": "duplicate"}.get(outcome.status, "conflict")
+
+
+def _conflict(event: Event, outcome: Outcome) -> DomainError:
+    return DomainError(
+        Reason.IDEMPOTENCY_CONFLICT,
+        f"event_id {event.event_id} was already used for a different event "
+        f"(appended at {outcome.position}); send a new event_id for a new event",
+    )
+
+
+def _item_result(index: int, event: Event, outcome: Outcome) -> ItemResult:
+    metrics.INGESTED.labels(event.type, _result(outcome)).inc()
+    if outcome.status == "conflict":
+        return _rejected(index, _conflict(event, outcome), event, count=False)
+    return ItemResult(
+        index=index, event_id=event.event_id, status="accepted", position=outcome.position
+    )
+
+
+def _item(raw: Any, received_at: datetime, who: Principal) -> Posted:
     try:
         item = ITEMS.validate_python(raw)
     except ValidationError as error:
         raise DomainError(
             Reason.VALIDATION_FAILED, "the event is not valid", validation_errors(error.errors())
         ) from error
-    return item.to_event(received_at, who.token_id)
+    return posted(item, item.to_event(received_at, who.token_id))
 
 
 async def _keep_rejected(redis: Redis, refused: Sequence[tuple[Event, DomainError]]) -> None:
@@ -137,10 +183,11 @@ async def _keep_rejected(redis: Redis, refused: Sequence[tuple[Event, DomainErro
         metrics.REJECTED_SCANS.labels(scan.reason.value).inc()
 
 
-def _rejected(index: int, error: DomainError, raw: Any) -> ItemResult:
+def _rejected(index: int, error: DomainError, raw: Any, count: bool = True) -> ItemResult:
     event_type = getattr(raw, "type", None) or (raw.get("type") if isinstance(raw, dict) else None)
-    label = event_type if event_type in ROLES else "unknown"
-    metrics.INGESTED.labels(label, error.reason.value).inc()
+    if count:
+        label = event_type if event_type in ROLES else "unknown"
+        metrics.INGESTED.labels(label, error.reason.value).inc()
     return ItemResult(
         index=index,
         event_id=getattr(raw, "event_id", None),
