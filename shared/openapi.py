@@ -1,0 +1,74 @@
+"""What the OpenAPI documents say about refusals: every problem+json answer a route can give,
+so that clients (and the schemathesis run in `make test`) can hold the services to it."""
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from shared.problem import MEDIA_TYPE, Reason
+
+REF = "#/components/schemas/{model}"
+
+
+class ProblemItem(BaseModel):
+    """One reason a field was refused; the input itself is never echoed back."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; `reason` is one of a closed set of codes (the README lists them)."""
+
+    type: str = Field(description="urn:expo-tally:problem:<reason>")
+    title: str
+    status: int
+    detail: str
+    reason: Reason
+    errors: list[ProblemItem] = Field(
+        default_factory=list, description="For validation_failed: which fields and why."
+    )
+
+
+WHEN = {
+    400: "The body is not valid JSON (malformed_body).",
+    401: "No token, or an unknown or revoked one (unauthorized).",
+    403: "The token's role or session does not allow this (forbidden, wrong_session).",
+    404: "No such expo or session (unknown_expo, unknown_session, not_found).",
+    409: "The state does not allow it: session not open or closed, already exists, "
+    "ordinal taken, invalid transition.",
+    413: "The body is larger than 1 MiB (body_too_large).",
+    422: "The request is not valid; `errors` says which fields and why (validation_failed).",
+    503: "Redis or the database is unreachable (unavailable); retry later.",
+}
+BODY = (400, 413, 422)
+ADMIN = (*BODY, 401, 403, 503)
+READ = (401, 404, 422, 503)
+EVENT = (*BODY, 401, 403, 404, 409, 503)
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that may refuse with these statuses."""
+    schema = {"$ref": REF.format(model="Problem")}
+    return {
+        status: {"description": WHEN[status], "content": {MEDIA_TYPE: {"schema": schema}}}
+        for status in sorted(set(statuses))
+    }
+
+
+def install(app: FastAPI) -> None:
+    """Add `Problem` (and what it refers to) to the components of the app's document."""
+    build = app.openapi
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            found = Problem.model_json_schema(ref_template=REF)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(found.pop("$defs", {}))
+            components["Problem"] = found
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = document  # type: ignore[method-assign]
