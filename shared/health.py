@@ -2,16 +2,23 @@
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from redis import Redis
 from sqlalchemy import Engine, text
 
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], None]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]
 
 
 def redis_check(client: Callable[[], Redis]) -> Check:
@@ -37,7 +44,11 @@ def router(checks: dict[str, Check]) -> APIRouter:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @routes.get("/readyz")
+    @routes.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "A dependency is unreachable."}},
+    )
     def readyz() -> JSONResponse:
         """Readiness: every dependency of this service answers."""
         results: dict[str, str] = {}
@@ -52,7 +63,7 @@ def router(checks: dict[str, Check]) -> APIRouter:
         body = {"status": "ready" if ready else "not_ready", "checks": results}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @routes.get("/metrics")
+    @routes.get("/metrics", response_class=PlainTextResponse)
     def prometheus_metrics() -> Response:
         """Prometheus text exposition."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -37,24 +37,33 @@ WHEN = {
     403: "The token's role or session does not allow this (forbidden, wrong_session).",
     404: "No such expo or session (unknown_expo, unknown_session, not_found).",
     409: "The state does not allow it: session not open or closed, already exists, "
-    "ordinal taken, invalid transition.",
+    "ordinal taken, invalid transition, an event id sent again with other content.",
     413: "The body is larger than 1 MiB (body_too_large).",
+    429: "This token sent too many events; Retry-After says when to retry (rate_limited).",
     422: "The request is not valid; `errors` says which fields and why (validation_failed).",
     503: "Redis or the database is unreachable (unavailable); retry later.",
 }
 BODY = (400, 413, 422)
 ADMIN = (*BODY, 401, 403, 503)
 READ = (401, 404, 422, 503)
-EVENT = (*BODY, 401, 403, 404, 409, 503)
+EVENT = (*BODY, 401, 403, 404, 409, 429, 503)
+BATCH = (*BODY, 401, 429, 503)  # items are refused one by one in the answer
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route that may refuse with these statuses."""
-    schema = {"$ref": REF.format(model="Problem")}
-    return {
-        status: {"description": WHEN[status], "content": {MEDIA_TYPE: {"schema": schema}}}
-        for status in sorted(set(statuses))
+    return {status: _problem(status) for status in sorted(set(statuses))}
+
+
+def _problem(status: int) -> dict[str, Any]:
+    declared: dict[str, Any] = {
+        "description": WHEN[status],
+        "content": {MEDIA_TYPE: {"schema": {"$ref": REF.format(model="Problem")}}},
     }
+    if status == 429:
+        seconds = {"type": "string", "pattern": "^[0-9]+$"}
+        declared["headers"] = {"Retry-After": {"required": True, "schema": seconds}}
+    return declared
 
 
 def install(app: FastAPI) -> None:

@@ -21,6 +21,7 @@ from services.api.schemas import (
 )
 from services.api.standing import baseline_tally
 from shared import auth
+from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
 from shared.tables import Baseline, Expo, ExpoSession, SessionFigures
 
@@ -70,7 +71,7 @@ def _ordinals_taken(db: Session, expo_id: str, first: int, last: int) -> None:
         )
 
 
-@router.post("/v1/expos", status_code=201)
+@router.post("/v1/expos", status_code=201, responses=problems(*ADMIN, 409))
 def create_expo(body: ExpoCreate, _: AdminDep, db: DbDep) -> ExpoPublic:
     """A recurring expo; its timezone sets the buckets and display times."""
     if db.get(Expo, body.id) is not None:
@@ -81,18 +82,18 @@ def create_expo(body: ExpoCreate, _: AdminDep, db: DbDep) -> ExpoPublic:
     return ExpoPublic.model_validate(expo, from_attributes=True)
 
 
-@router.get("/v1/expos")
+@router.get("/v1/expos", responses=problems(503))
 def list_expos(db: DbDep) -> list[ExpoPublic]:
     expos = db.exec(select(Expo).order_by(col(Expo.id))).all()
     return [ExpoPublic.model_validate(e, from_attributes=True) for e in expos]
 
 
-@router.get("/v1/expos/{expo_id}")
+@router.get("/v1/expos/{expo_id}", responses=problems(404, 422, 503))
 def read_expo(expo_id: str, db: DbDep) -> ExpoPublic:
     return ExpoPublic.model_validate(get_expo(db, expo_id), from_attributes=True)
 
 
-@router.post("/v1/expos/{expo_id}/sessions", status_code=201)
+@router.post("/v1/expos/{expo_id}/sessions", status_code=201, responses=problems(*ADMIN, 404, 409))
 def create_session(expo_id: str, body: SessionCreate, _: AdminDep, db: DbDep) -> SessionPublic:
     """One edition of the expo; it starts `planned` and takes no events until opened."""
     get_expo(db, expo_id)
@@ -106,12 +107,12 @@ def create_session(expo_id: str, body: SessionCreate, _: AdminDep, db: DbDep) ->
     return SessionPublic.model_validate(session, from_attributes=True)
 
 
-@router.get("/v1/sessions/{session_id}")
+@router.get("/v1/sessions/{session_id}", responses=problems(404, 422, 503))
 def read_session(session_id: str, db: DbDep) -> SessionPublic:
     return SessionPublic.model_validate(get_session(db, session_id), from_attributes=True)
 
 
-@router.patch("/v1/sessions/{session_id}")
+@router.patch("/v1/sessions/{session_id}", responses=problems(*ADMIN, 404, 409))
 def change_session(session_id: str, body: SessionPatch, _: AdminDep, db: DbDep) -> SessionPublic:
     """Open a planned session, or close an open one. Closing keeps accepting late uploads
     of events that occurred before the moment it closed."""
@@ -134,7 +135,7 @@ def change_session(session_id: str, body: SessionPatch, _: AdminDep, db: DbDep) 
     return SessionPublic.model_validate(session, from_attributes=True)
 
 
-@router.post("/v1/expos/{expo_id}/baselines", status_code=201)
+@router.post("/v1/expos/{expo_id}/baselines", status_code=201, responses=problems(*ADMIN, 404, 409))
 def create_baseline(expo_id: str, body: BaselineCreate, _: AdminDep, db: DbDep) -> BaselinePublic:
     """Figures of editions that predate the system, known only as aggregates."""
     get_expo(db, expo_id)
@@ -163,7 +164,7 @@ def create_baseline(expo_id: str, body: BaselineCreate, _: AdminDep, db: DbDep) 
     )
 
 
-@router.post("/v1/tokens", status_code=201)
+@router.post("/v1/tokens", status_code=201, responses=problems(*ADMIN, 404, 409))
 def create_token(body: TokenCreate, _: AdminDep, db: DbDep) -> TokenIssued:
     """A bearer token for a desk, ceremony, organiser, display or admin; shown once."""
     if body.session_id is not None:

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.api import admin, live, pages, reads
 from services.api.deps import Resources
-from shared import health, problem, runtime
+from shared import health, openapi, problem, runtime
 from shared.settings import Settings, get_settings
 
 
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problem.install(app)
+    openapi.install(app)
     app.include_router(
         health.router(
             {

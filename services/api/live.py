@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from services.api.deps import ReaderDep, ResourcesDep
 from services.api.reads import HEARTBEAT_SECONDS, read_totals
+from shared.openapi import READ, problems
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["figures"])
@@ -110,7 +111,30 @@ async def _events(
                 yield update.message()
 
 
-@router.get("/v1/sessions/{session_id}/stream", response_class=StreamingResponse)
+# OpenAPI 3.1 has no item schema for streams; as schemathesis does, `schema` is each event's.
+EVENT_STREAM = {
+    "description": "`totals` events (data as `/totals` answers) and `heartbeat` events.",
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"enum": ["totals", "heartbeat"]},
+                    "data": {"type": "string", "contentMediaType": "application/json"},
+                    "id": {"type": "string"},
+                },
+            }
+        }
+    },
+}
+
+
+@router.get(
+    "/v1/sessions/{session_id}/stream",
+    response_class=StreamingResponse,
+    responses={200: EVENT_STREAM, **problems(*READ)},
+)
 async def stream(
     session_id: str,
     request: Request,

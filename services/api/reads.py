@@ -23,6 +23,7 @@ from services.api.schemas import (
 )
 from services.api.standing import Part, expo_parts, session_totals
 from shared.figures import Figures, Tally, total
+from shared.openapi import READ, problems
 from shared.stream import position_key
 
 router = APIRouter(tags=["figures"])
@@ -45,7 +46,7 @@ def _folded(totals: Totals, min_position: str) -> bool:
     )
 
 
-@router.get("/v1/sessions/{session_id}/totals")
+@router.get("/v1/sessions/{session_id}/totals", responses=problems(*READ))
 async def totals(
     session_id: str,
     _: ReaderDep,
@@ -69,7 +70,7 @@ async def totals(
         await asyncio.sleep(0.05)
 
 
-@router.get("/v1/expos/{expo_id}/history")
+@router.get("/v1/expos/{expo_id}/history", responses=problems(*READ))
 def history(expo_id: str, _: ReaderDep, db: DbDep) -> History:
     """One row per baseline and session in ordinal order, with the running cumulative."""
     get_expo(db, expo_id)
@@ -108,7 +109,14 @@ def _shown(parts: list[Part]) -> Part | None:
     return None
 
 
-@router.get("/v1/display/{expo_id}", response_model=Display)
+@router.get(
+    "/v1/display/{expo_id}",
+    response_model=Display,
+    responses={
+        **problems(*READ),
+        304: {"description": "Unchanged since the ETag sent in If-None-Match."},
+    },
+)
 def display(expo_id: str, request: Request, _: ReaderDep, db: DbDep) -> Response:
     """Compact figures for hall screens. Poll with If-None-Match: 304 while unchanged."""
     expo = get_expo(db, expo_id)

@@ -108,8 +108,7 @@ async def _principal(
 ResourcesDep = Annotated[Resources, Depends(_resources)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 REFUSALS = openapi.problems(*openapi.EVENT)
-# Items are refused one by one in the answer; only the request as a whole is refused here.
-BATCH_REFUSALS = openapi.problems(*openapi.BODY, 401, 503)
+BATCH_REFUSALS = openapi.problems(*openapi.BATCH)
 
 
 def _routes(app: FastAPI) -> None:
