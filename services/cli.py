@@ -14,6 +14,7 @@ from types import FrameType
 import uvicorn
 from sqlmodel import Session
 
+from services import operator
 from shared import auth, embedded_redis, migration, runtime
 from shared.settings import Settings, get_settings
 from shared.tables import ExpoSession
@@ -179,6 +180,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
     create.add_argument("--session", default=None, help="bind the token to one session")
     create.add_argument("--label", default=None)
+    operator.add_commands(commands, token_commands)
     return root
 
 
@@ -197,8 +199,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             simulation.run(settings, simulation.DemoPlan(args.rate, duration=args.duration))
         case "rebuild":
             rebuild(settings, args.session, args.check)
-        case "token":
+        case "token" if args.token_command == "create":  # noqa: S105 - a command name
             create_token(settings, args.role, args.session, args.label)
+        case "token":
+            operator.tokens(settings, args)
+        case "dead-letters":
+            operator.letters(settings, args)
         case name:
             serve(name, settings)
 

@@ -17,7 +17,10 @@ CONFLICTS = Counter(
     "expo_deal_conflicts_total", "Later signings of a deal whose content differs from the first"
 )
 DEAD_LETTERS = Counter(
-    "expo_dead_letters_total", "Stream entries moved to a dead-letter stream", ["reason"]
+    "expo_dead_lettered_entries_total", "Stream entries moved to a dead-letter stream", ["reason"]
+)
+DEAD_LETTERS_WAITING = Gauge(
+    "expo_dead_letters", "Entries in the dead-letter streams, waiting for an operator"
 )
 FOLD_SECONDS = Histogram(
     "expo_fold_batch_duration_seconds",

@@ -8,8 +8,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from shared.events import AttendeeCheckedIn, Event
 from shared.problem import DomainError, Reason
 
-STREAM = "expo:rejected-scans"
-DEAD_LETTERS = "expo:rejected-scans:dead"
+# One hash tag for both keys: a replay moves an entry between them in one transaction.
+STREAM = "expo:{rejected-scans}:scans"
+DEAD_LETTERS = "expo:{rejected-scans}:dead"
 FIELD = b"scan"
 MAX_ENTRIES = 1_000_000  # approximate cap on the stream; SQL keeps every folded one
 RECORDED = frozenset(

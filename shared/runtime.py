@@ -18,10 +18,14 @@ def configure_logging(settings: Settings) -> None:
 
 
 def redis_url(settings: Settings) -> str:
-    if settings.redis_url is None:
-        msg = "EXPO_REDIS_URL is not set: start the services with `expo up`, or set it"
-        raise RuntimeError(msg)
-    return settings.redis_url
+    """EXPO_REDIS_URL, else the embedded server `expo up` runs under the var directory."""
+    if settings.redis_url is not None:
+        return settings.redis_url
+    socket = (settings.var_dir / "redis" / "redis.sock").resolve()
+    if socket.exists():
+        return f"unix://{socket}"
+    msg = "EXPO_REDIS_URL is not set and no embedded Redis runs here: start `expo up`, or set it"
+    raise RuntimeError(msg)
 
 
 def sync_redis(settings: Settings) -> Redis:

@@ -28,7 +28,7 @@ from services.aggregator.projection import (
     project,
     store_new,
 )
-from shared import metrics, rejection
+from shared import dead_letters, metrics, rejection
 from shared.stream import (
     GROUP,
     UndecodableEntryError,
@@ -72,6 +72,7 @@ class Consumer:
     streams: list[str] = field(default_factory=list)
     failures: Counter[bytes] = field(default_factory=Counter)
     clock: _Clock = field(default_factory=_Clock)
+    dead_letters: int = 0
     now: Callable[[], float] = time.monotonic
 
     def run(self, stop: threading.Event) -> None:
@@ -164,6 +165,8 @@ class Consumer:
             self.redis.xtrim(key, minid=floor, approximate=True)
         metrics.PENDING.set(pending)
         metrics.LAG.set(lag)
+        self.dead_letters = dead_letters.count(self.redis, map(session_of, self.streams[1:]))
+        metrics.DEAD_LETTERS_WAITING.set(self.dead_letters)
 
     def _read(self, streams: dict[Any, Any], block: int | None, own: bool = False) -> int:
         reply: Any = self.redis.xreadgroup(

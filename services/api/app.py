@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import admin, live, pages, reads
+from services.api import admin, live, operations, pages, reads
 from services.api.deps import Resources
 from shared import health, openapi, problem, runtime
 from shared.settings import Settings, get_settings
@@ -44,4 +44,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reads.router)
     app.include_router(pages.router)
     app.include_router(live.router)
+    app.include_router(operations.router)
     return app

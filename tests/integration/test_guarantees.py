@@ -1,11 +1,19 @@
 """What a client may rely on when it retries, and what happens when it sends too much."""
 
+import json
+import os
+import subprocess
+import sys
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from services.ingest.app import create_app as create_ingest
+from shared.events import UPCASTERS
+from shared.stream import stream_key
 from tests.integration.conftest import ADMIN, Stack
 
 SCAN = {"attendee_id": "A1", "category": "vip", "country": "CN"}
@@ -81,3 +89,87 @@ def test_a_token_over_its_rate_is_told_when_to_retry_and_nothing_is_appended(
         body = {"session_id": session, **SCAN}
         assert ingest.post("/v1/checkins", json=body, headers=other_token).status_code == 202
     assert stack.stream_length(session) == 1001
+
+
+def test_a_dead_letter_replayed_after_a_fix_is_folded_exactly_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = stack.new_session(stack.new_expo())
+    stack.fold()
+    now = datetime.now(UTC).isoformat()
+    newer = {  # a check-in of a schema version this aggregator does not know yet
+        "event_id": str(uuid.uuid4()),
+        "session_id": session,
+        "occurred_at": now,
+        "recorded_at": now,
+        "schema_version": 3,
+        "source": "desk-9",
+        "type": "attendee.checked_in",
+        "attendee_id": "A1",
+        "category": "vip",
+        "country": "CN",
+        "desk_id": None,
+        "direction": "entry",
+        "badge_colour": "gold",
+    }
+    stack.redis.xadd(stream_key(session), {"event": json.dumps(newer)})
+    stack.fold()
+    assert stack.totals(session)["current"]["checkins"] == 0
+    listed = stack.api.get("/v1/dead-letters", headers=ADMIN).json()
+    mine = [x for x in listed["letters"] if x["session_id"] == session]
+    assert [x["reason"].split(":")[0] for x in mine] == ["undecodable"]
+    stack.consumer.trim()
+    assert stack.consumer.dead_letters >= 1
+
+    def version_3_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in raw.items() if k != "badge_colour"} | {"schema_version": 2}
+
+    monkeypatch.setitem(UPCASTERS, ("attendee.checked_in", 3), version_3_to_2)  # the fix
+    path = f"/v1/dead-letters/{session}/{mine[0]['entry_id']}"
+    replayed = stack.api.post(path + "/replay", headers=ADMIN)
+    assert replayed.status_code == 200
+    stack.redis.xadd(stream_key(session), {"event": json.dumps(newer)})  # and once more
+    stack.fold()
+    assert stack.totals(session)["current"]["checkins"] == 1
+    assert stack.api.post(path + "/replay", headers=ADMIN).status_code == 404
+    assert (
+        stack.api.post(f"/v1/dead-letters/{session}/nonsense/replay", headers=ADMIN).status_code
+        == 422
+    )
+
+
+def test_a_revoked_token_is_refused_at_once_and_listed_without_its_secret(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    issued = stack.api.post("/v1/tokens", json={"role": "desk", "label": "gate 4"}, headers=ADMIN)
+    token, token_id = issued.json()["token"], issued.json()["id"]
+    desk = {"Authorization": f"Bearer {token}"}
+    body = {"session_id": session, **SCAN}
+    assert stack.ingest.post("/v1/checkins", json=body, headers=desk).status_code == 202
+    revoked = stack.api.delete(f"/v1/tokens/{token_id}", headers=ADMIN)
+    assert revoked.json()["revoked_at"] is not None
+    refused = stack.ingest.post("/v1/checkins", json=body, headers=desk)
+    assert (refused.status_code, refused.json()["reason"]) == (401, "unauthorized")
+    listed = stack.api.get("/v1/tokens", headers=ADMIN)
+    assert token not in listed.text
+    assert {"id", "role", "label", "revoked_at"} <= listed.json()[0].keys()
+    assert "token" not in listed.json()[0]
+    assert stack.api.get("/v1/tokens", headers=desk).status_code == 401
+    assert stack.api.delete("/v1/tokens/nope", headers=ADMIN).status_code == 404
+
+
+def test_expo_token_revoke_refuses_the_token(stack: Stack) -> None:
+    issued = stack.api.post("/v1/tokens", json={"role": "ceremony"}, headers=ADMIN).json()
+    env = {**os.environ, "EXPO_DATABASE_URL": stack.settings.database_url}
+    cli = [sys.executable, "-m", "services.cli", "token", "revoke", issued["id"]]
+    subprocess.run(cli, env=env, check=True, capture_output=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "services.cli", "token", "list"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert issued["token"] not in listing
+    assert any(line.startswith(issued["id"]) and "revoked" in line for line in listing.splitlines())
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    assert stack.api.get("/v1/tokens", headers=headers).status_code == 401

@@ -1,0 +1,98 @@
+"""For admins on call: tokens (listed without their secrets, revoked at once) and dead
+letters (listed, read, replayed once fixed, dropped)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel
+from redis import Redis
+from sqlmodel import col, select
+
+from services.api.deps import AdminDep, DbDep
+from shared import dead_letters
+from shared.problem import DomainError, Reason
+from shared.tables import ApiToken, ExpoSession
+
+router = APIRouter(tags=["operations"])
+EntryId = Annotated[str, Path(pattern=r"^\d{1,20}-\d{1,20}$", description="a stream entry id")]
+
+
+class TokenPublic(BaseModel):
+    id: str
+    role: str
+    session_id: str | None
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class LetterPublic(BaseModel):
+    session_id: str
+    entry_id: str
+    reason: str
+    original_entry_id: str
+    fields: dict[str, str]
+
+
+class DeadLetters(BaseModel):
+    count: int
+    letters: list[LetterPublic]
+
+
+class Replayed(BaseModel):
+    position: str
+
+
+def _redis(request: Request) -> Redis:
+    client: Redis = request.app.state.redis
+    return client
+
+
+@router.get("/v1/tokens")
+def list_tokens(_: AdminDep, db: DbDep) -> list[TokenPublic]:
+    """Every token, newest first, without its secret (only a hash of it is stored)."""
+    tokens = db.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()
+    return [TokenPublic.model_validate(t, from_attributes=True) for t in tokens]
+
+
+@router.delete("/v1/tokens/{token_id}")
+def revoke_token(token_id: str, _: AdminDep, db: DbDep) -> TokenPublic:
+    """Revoke a token: it is refused (401) from the next request on."""
+    token = db.get(ApiToken, token_id)
+    if token is None:
+        raise DomainError(Reason.NOT_FOUND, f"there is no token {token_id!r}")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        db.add(token)
+        db.commit()
+        db.refresh(token)
+    return TokenPublic.model_validate(token, from_attributes=True)
+
+
+@router.get("/v1/dead-letters")
+def list_dead_letters(request: Request, _: AdminDep, db: DbDep) -> DeadLetters:
+    """Entries set aside by the aggregator, with the reason each was."""
+    sessions = db.exec(select(ExpoSession.id)).all()
+    redis = _redis(request)
+    letters = dead_letters.list_letters(redis, sessions)
+    return DeadLetters(
+        count=dead_letters.count(redis, sessions),
+        letters=[LetterPublic.model_validate(x, from_attributes=True) for x in letters],
+    )
+
+
+@router.post("/v1/dead-letters/{session_id}/{entry_id}/replay")
+def replay_dead_letter(
+    session_id: str, entry_id: EntryId, request: Request, _: AdminDep
+) -> Replayed:
+    """Append the entry to its stream again (after the cause is fixed); it is folded
+    exactly once, whatever happened to it before."""
+    return Replayed(position=dead_letters.replay(_redis(request), session_id, entry_id))
+
+
+@router.delete("/v1/dead-letters/{session_id}/{entry_id}", status_code=204)
+def drop_dead_letter(session_id: str, entry_id: EntryId, request: Request, _: AdminDep) -> Response:
+    """Forget a dead letter for good."""
+    dead_letters.drop(_redis(request), session_id, entry_id)
+    return Response(status_code=204)
