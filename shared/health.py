@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from redis import Redis
 from sqlalchemy import Engine, text
 
@@ -19,6 +19,12 @@ Check = Callable[[], None]
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
+    warnings: dict[str, str] = Field(
+        default_factory=dict, description="Ready, but an operator should look (dead letters)."
+    )
+
+
+Warning = Callable[[], str | None]
 
 
 def redis_check(client: Callable[[], Redis]) -> Check:
@@ -36,7 +42,7 @@ def sql_check(engine: Callable[[], Engine]) -> Check:
     return check
 
 
-def router(checks: dict[str, Check]) -> APIRouter:
+def router(checks: dict[str, Check], warnings: dict[str, Warning] | None = None) -> APIRouter:
     routes = APIRouter(tags=["operations"])
 
     @routes.get("/healthz")
@@ -60,7 +66,8 @@ def router(checks: dict[str, Check]) -> APIRouter:
                 logger.warning("readiness check %s failed: %s", name, error)
                 results[name] = f"unreachable: {type(error).__name__}"
         ready = all(v == "ok" for v in results.values())
-        body = {"status": "ready" if ready else "not_ready", "checks": results}
+        raised = {name: text for name, warn in (warnings or {}).items() if (text := warn())}
+        body = {"status": "ready" if ready else "not_ready", "checks": results, "warnings": raised}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @routes.get("/metrics", response_class=PlainTextResponse)

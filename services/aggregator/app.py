@@ -4,24 +4,33 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
+from redis import Redis
+from sqlalchemy import Engine
 
 from services.aggregator.consumer import Consumer, ConsumerConfig
-from shared import health, problem, runtime
+from shared import health, openapi, problem, runtime
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class Running:
+    engine: Engine
+    redis: Redis
+    consumer: Consumer
+    thread: threading.Thread
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    state: dict[str, object] = {}
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        engine = runtime.engine(settings)
-        redis = runtime.sync_redis(settings)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine, redis = runtime.engine(settings), runtime.sync_redis(settings)
         config = ConsumerConfig(
             name=settings.consumer_name,
             batch_size=settings.fold_batch_size,
@@ -32,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer = Consumer(redis, engine, config)
         stop = threading.Event()
         thread = threading.Thread(target=consumer.run, args=(stop,), name="fold", daemon=True)
-        state.update(engine=engine, redis=redis, thread=thread)
+        app.state.running = Running(engine, redis, consumer, thread)
         thread.start()
         logger.info("aggregator %s folding", config.name)
         yield
@@ -41,21 +50,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis.close()
         engine.dispose()
 
+    app = FastAPI(title="Expo tally aggregator", lifespan=lifespan)
+    problem.install(app)
+    openapi.install(app)
+
+    def running() -> Running:
+        found: Running = app.state.running
+        return found
+
     def fold_alive() -> None:
-        thread = state.get("thread")
-        if not isinstance(thread, threading.Thread) or not thread.is_alive():
+        if not running().thread.is_alive():
             msg = "the fold loop is not running"
             raise RuntimeError(msg)
 
-    app = FastAPI(title="Expo tally aggregator", lifespan=lifespan)
-    problem.install(app)
-    app.include_router(
-        health.router(
-            {
-                "redis": health.redis_check(lambda: state["redis"]),  # type: ignore[arg-type,return-value]
-                "sql": health.sql_check(lambda: state["engine"]),  # type: ignore[arg-type,return-value]
-                "fold": fold_alive,
-            }
-        )
-    )
+    def dead_letters_waiting() -> str | None:
+        waiting = running().consumer.dead_letters
+        return f"{waiting} waiting: see `expo dead-letters list`" if waiting else None
+
+    checks = {
+        "redis": health.redis_check(lambda: running().redis),
+        "sql": health.sql_check(lambda: running().engine),
+        "fold": fold_alive,
+    }
+    app.include_router(health.router(checks, {"dead_letters": dead_letters_waiting}))
     return app

@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+import pytest
+from redis import Redis
 
+from shared.stream import stream_key
 from tests.conftest import new_id
 from tests.e2e.conftest import ADMIN, Services, create
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
@@ -268,3 +271,34 @@ def test_the_demo_moves_the_display(services: Services) -> None:
     assert display["session"]["status"] == "open"
     assert display["cumulative"]["deals"] >= 2107
     assert 0 < display["current"]["inside_now"] <= display["current"]["attendees"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_dead_letter_raises_a_readiness_warning_not_an_outage(services: Services) -> None:
+    api = services.client("api")
+    expo = create(api, "/v1/expos", {"id": new_id("expo"), "name": "Warned"})["id"]
+    session = create(
+        api,
+        f"/v1/expos/{expo}/sessions",
+        {
+            "id": new_id("session"),
+            "ordinal": 1,
+            "name": "1st",
+            "starts_on": "2025-09-26",
+            "ends_on": "2025-09-29",
+        },
+    )["id"]
+    redis = Redis.from_url(services.env["EXPO_REDIS_URL"])
+    try:
+        redis.xadd(stream_key(session), {"event": b"{not an event"})
+    finally:
+        redis.close()
+    aggregator = services.client("aggregator")
+    ready = wait_until(
+        lambda: (r := aggregator.get("/readyz")).json().get("warnings") and r,
+        timeout=40,
+        what="a dead-letter warning on /readyz",
+    )
+    assert ready.status_code == 200
+    assert ready.json()["warnings"]["dead_letters"].startswith("1 waiting")
+    assert "expo_dead_letters 1.0" in aggregator.get("/metrics").text
