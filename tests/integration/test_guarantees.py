@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from services.ingest.app import create_app as create_ingest
 from shared.events import UPCASTERS
 from shared.stream import stream_key
+from shared.tables import StoredEvent
 from tests.integration.conftest import ADMIN, Stack
 
 SCAN = {"attendee_id": "A1", "category": "vip", "country": "CN"}
@@ -173,3 +175,39 @@ def test_expo_token_revoke_refuses_the_token(stack: Stack) -> None:
     assert any(line.startswith(issued["id"]) and "revoked" in line for line in listing.splitlines())
     headers = {"Authorization": f"Bearer {issued['token']}"}
     assert stack.api.get("/v1/tokens", headers=headers).status_code == 401
+
+
+def test_a_long_run_keeps_the_stream_short_and_loses_nothing(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    lengths, memory = [], []
+    for round_ in range(20):
+        scans = [
+            {
+                "type": "attendee.checked_in",
+                "session_id": session,
+                **SCAN,
+                "attendee_id": f"R{round_}-{n}",
+            }
+            for n in range(500)
+        ]
+        stack.ingest.post("/v1/events:batch", json={"events": scans}, headers=ADMIN)
+        stack.fold()
+        stack.consumer.trim()
+        lengths.append(stack.stream_length(session))
+        memory.append(int(stack.redis.memory_usage(stream_key(session)) or 0))
+    assert max(lengths) <= 500 + 100  # one batch, plus at most one partly trimmed node
+    assert memory[-1] < 2 * memory[0]  # flat, not growing with the 10,000 events sent
+    assert stack.totals(session)["current"]["checkins"] == 10_000
+
+
+def test_every_stored_event_names_the_token_that_sent_it(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    issued = stack.api.post("/v1/tokens", json={"role": "desk"}, headers=ADMIN).json()
+    desk = {"Authorization": f"Bearer {issued['token']}"}
+    posted = stack.ingest.post("/v1/checkins", json={"session_id": session, **SCAN}, headers=desk)
+    stack.fold()
+    with Session(stack.engine) as db:
+        stored = db.get(StoredEvent, posted.json()["event_id"])
+    assert stored is not None
+    assert stored.source == issued["id"]
+    assert issued["token"] not in stored.payload
