@@ -77,11 +77,13 @@ class Consumer:
 
     def run(self, stop: threading.Event) -> None:
         """Fold until `stop` is set; backs off (bounded) while Redis or SQL is away."""
-        backoff = 0.1
-        self.refresh()
-        self.read_own_pending()
+        backoff, started = 0.1, False
         while not stop.is_set():
             try:
+                if not started:  # first what this consumer read before it stopped
+                    self.refresh()
+                    self.read_own_pending()
+                    started = True
                 self.step()
                 backoff = 0.1
             except (RedisError, *TRANSIENT_SQL) as error:

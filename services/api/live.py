@@ -73,18 +73,24 @@ class Hub:
                 await task
 
     async def _watch(self, session_id: str) -> None:
+        pause = self.poll_seconds
         while True:
             try:
                 totals = await run_in_threadpool(read_totals, self.engine, session_id)
-            except Exception:  # the database may be away: keep the screens, try again
-                logger.warning("cannot read totals of session %s", session_id, exc_info=True)
-            else:
-                data = totals.model_dump_json()
-                update = Update(hashlib.sha256(data.encode()).hexdigest()[:16], data)
-                if self.latest.get(session_id) != update:
-                    self.latest[session_id] = update
-                    for queue in self.subscribers.get(session_id, ()):
-                        _offer(queue, update)
+            except Exception as error:  # the database may be away: keep the screens, retry
+                logger.warning(
+                    "totals of session %s unreadable, retry in %.1fs: %s", session_id, pause, error
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                continue
+            pause = self.poll_seconds
+            data = totals.model_dump_json()
+            update = Update(hashlib.sha256(data.encode()).hexdigest()[:16], data)
+            if self.latest.get(session_id) != update:
+                self.latest[session_id] = update
+                for queue in self.subscribers.get(session_id, ()):
+                    _offer(queue, update)
             await asyncio.sleep(self.poll_seconds)
 
 

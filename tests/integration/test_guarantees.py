@@ -1,22 +1,29 @@
 """What a client may rely on when it retries, and what happens when it sends too much."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from redis import Redis
 from sqlmodel import Session
 
+from services.aggregator.consumer import Consumer, ConsumerConfig
 from services.ingest.app import create_app as create_ingest
-from shared.events import UPCASTERS
-from shared.stream import stream_key
+from shared import embedded_redis
+from shared.events import UPCASTERS, AttendeeCheckedIn, Category
+from shared.stream import stream_key, to_fields
 from shared.tables import StoredEvent
 from tests.integration.conftest import ADMIN, Stack
+from tests.wait import wait_until
 
 SCAN = {"attendee_id": "A1", "category": "vip", "country": "CN"}
 
@@ -211,3 +218,44 @@ def test_every_stored_event_names_the_token_that_sent_it(stack: Stack) -> None:
     assert stored is not None
     assert stored.source == issued["id"]
     assert issued["token"] not in stored.payload
+
+
+def test_an_aggregator_started_before_its_redis_waits_and_then_folds(
+    stack: Stack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = stack.new_session(stack.new_expo())
+    socket = tmp_path / "redis" / "redis.sock"
+    late_redis = Redis.from_url(f"unix://{socket}")
+    consumer = Consumer(late_redis, stack.engine, ConsumerConfig(name="late", block_ms=20))
+    stop = threading.Event()
+    folding = threading.Thread(target=consumer.run, args=(stop,))
+    with caplog.at_level(logging.WARNING, logger="services.aggregator.consumer"):
+        folding.start()
+        try:
+            wait_until(lambda: "fold paused" in caplog.text, timeout=10, what="a paused fold")
+            server = embedded_redis.start(tmp_path)
+            try:
+                event = AttendeeCheckedIn(
+                    event_id=uuid.uuid4(),
+                    session_id=session,
+                    occurred_at=datetime.now(UTC),
+                    recorded_at=datetime.now(UTC),
+                    source="test",
+                    attendee_id="A1",
+                    category=Category.GENERAL,
+                    country="CN",
+                )
+                late_redis.xadd(stream_key(session), to_fields(event))  # type: ignore[arg-type]
+                wait_until(
+                    lambda: stack.totals(session)["current"]["checkins"] == 1,
+                    timeout=30,
+                    what="the fold after Redis came up",
+                )
+                assert folding.is_alive()
+            finally:
+                stop.set()
+                folding.join(timeout=10)
+                server.stop()
+        finally:
+            stop.set()
+            late_redis.close()
