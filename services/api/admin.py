@@ -21,11 +21,12 @@ from services.api.schemas import (
 )
 from services.api.standing import baseline_tally
 from shared import auth
+from shared.body import StrictJsonRoute
 from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
 from shared.tables import Baseline, Expo, ExpoSession, SessionFigures
 
-router = APIRouter(tags=["reference data"])
+router = APIRouter(tags=["reference data"], route_class=StrictJsonRoute)
 TRANSITIONS = {("planned", "open"), ("open", "closed")}
 
 

@@ -29,6 +29,7 @@ from services.ingest.requests import (
 )
 from shared import health, openapi, problem, runtime
 from shared.auth import Principal, Role, authenticate, bearer_secret
+from shared.body import StrictJsonRoute
 from shared.events import Id64
 from shared.settings import Settings, get_settings
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Check-ins, deals, voids and exhibitors, appended to the session streams.",
         lifespan=lifespan,
     )
+    app.router.route_class = StrictJsonRoute
     problem.install(app)
     openapi.install(app)
     origins = settings.cors_origins or [

@@ -1,11 +1,19 @@
 """What desks, ceremonies and organisers post, and how it becomes an event."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from shared.events import (
     CENT,
@@ -35,6 +43,28 @@ MAX_FUTURE = timedelta(minutes=5)
 MAX_BATCH = 1000
 
 
+def _rfc3339_text(value: Any) -> Any:
+    """A bare number is not taken for seconds since 1970."""
+    if not isinstance(value, str | datetime):
+        msg = "must be RFC 3339 text with an offset, e.g. 2017-11-16T09:02:11+08:00"
+        raise ValueError(msg)
+    return value
+
+
+def _in_utc_range(value: datetime) -> datetime:
+    """An offset that takes the time before the year 1 or past 9999 in UTC makes an event
+    no one can store or fold."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError as error:
+        msg = "is out of range once converted to UTC"
+        raise ValueError(msg) from error
+    return value
+
+
+OccurredAt = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc_range)]
+
+
 class EventRequest(BaseModel):
     """The fields every posted event may carry besides its own."""
 
@@ -44,7 +74,7 @@ class EventRequest(BaseModel):
     event_id: UUID | None = Field(
         default=None, description="Send one so that retries are counted once."
     )
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: OccurredAt | None = Field(
         default=None, description="RFC 3339 with offset; defaults to the time of receipt."
     )
 
