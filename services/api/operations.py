@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from services.api.deps import AdminDep, DbDep
 from shared import dead_letters
+from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
 from shared.tables import ApiToken, ExpoSession
 
@@ -49,14 +50,14 @@ def _redis(request: Request) -> Redis:
     return client
 
 
-@router.get("/v1/tokens")
+@router.get("/v1/tokens", responses=problems(*ADMIN))
 def list_tokens(_: AdminDep, db: DbDep) -> list[TokenPublic]:
     """Every token, newest first, without its secret (only a hash of it is stored)."""
     tokens = db.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()
     return [TokenPublic.model_validate(t, from_attributes=True) for t in tokens]
 
 
-@router.delete("/v1/tokens/{token_id}")
+@router.delete("/v1/tokens/{token_id}", responses=problems(*ADMIN, 404))
 def revoke_token(token_id: str, _: AdminDep, db: DbDep) -> TokenPublic:
     """Revoke a token: it is refused (401) from the next request on."""
     token = db.get(ApiToken, token_id)
@@ -70,7 +71,7 @@ def revoke_token(token_id: str, _: AdminDep, db: DbDep) -> TokenPublic:
     return TokenPublic.model_validate(token, from_attributes=True)
 
 
-@router.get("/v1/dead-letters")
+@router.get("/v1/dead-letters", responses=problems(*ADMIN))
 def list_dead_letters(request: Request, _: AdminDep, db: DbDep) -> DeadLetters:
     """Entries set aside by the aggregator, with the reason each was."""
     sessions = db.exec(select(ExpoSession.id)).all()
@@ -82,7 +83,7 @@ def list_dead_letters(request: Request, _: AdminDep, db: DbDep) -> DeadLetters:
     )
 
 
-@router.post("/v1/dead-letters/{session_id}/{entry_id}/replay")
+@router.post("/v1/dead-letters/{session_id}/{entry_id}/replay", responses=problems(*ADMIN, 404))
 def replay_dead_letter(
     session_id: str, entry_id: EntryId, request: Request, _: AdminDep
 ) -> Replayed:
@@ -91,7 +92,9 @@ def replay_dead_letter(
     return Replayed(position=dead_letters.replay(_redis(request), session_id, entry_id))
 
 
-@router.delete("/v1/dead-letters/{session_id}/{entry_id}", status_code=204)
+@router.delete(
+    "/v1/dead-letters/{session_id}/{entry_id}", status_code=204, responses=problems(*ADMIN, 404)
+)
 def drop_dead_letter(session_id: str, entry_id: EntryId, request: Request, _: AdminDep) -> Response:
     """Forget a dead letter for good."""
     dead_letters.drop(_redis(request), session_id, entry_id)
