@@ -4,39 +4,71 @@ the JavaScript reads the id from the path and talks to the API and ingest over H
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
+from services.api.deps import ResourcesDep
 from shared.problem import DomainError, Reason
+from shared.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 ASSET = re.compile(r"^[a-z][a-z0-9-]*\.(css|js)$")
-REVALIDATE = {"Cache-Control": "no-cache"}
+HOST = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
+# Nothing inline, nothing from elsewhere; the favicon is an empty data: URL.
+POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 router = APIRouter(include_in_schema=False)
 
 
-def _html(name: str) -> FileResponse:
-    return FileResponse(STATIC / name, media_type="text/html; charset=utf-8", headers=REVALIDATE)
+def ingest_source(settings: Settings, request: Request) -> str | None:
+    """Where the desk and ceremony post events, as the pages work it out from /v1/config:
+    EXPO_PUBLIC_INGEST_URL, else the page's own host on the ingest port. None when the
+    host is not a plain host name or address (nothing odd goes into the policy)."""
+    if settings.public_ingest_url:
+        url = urlsplit(settings.public_ingest_url)
+        source = f"{url.scheme}://{url.netloc}"
+        ok = url.scheme in {"http", "https"} and HOST.match(url.netloc)
+        return source if ok else None
+    host = request.url.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    source = f"{host}:{settings.ingest_port}"  # no scheme: the page's own
+    return source if HOST.match(source) else None
+
+
+def _html(name: str, request: Request, res: ResourcesDep) -> FileResponse:
+    connect = " ".join(filter(None, ["'self'", ingest_source(res.settings, request)]))
+    headers = {**HEADERS, "Content-Security-Policy": POLICY.format(connect=connect)}
+    return FileResponse(STATIC / name, media_type="text/html; charset=utf-8", headers=headers)
 
 
 @router.get("/display/{expo_id}")
-def display_page() -> FileResponse:
+def display_page(request: Request, res: ResourcesDep) -> FileResponse:
     """The hall display board of an expo: ?lang=en, ?refresh=5, ?milestone_step=…"""
-    return _html("board.html")
+    return _html("board.html", request, res)
 
 
 @router.get("/desk/{session_id}")
-def desk_page() -> FileResponse:
+def desk_page(request: Request, res: ResourcesDep) -> FileResponse:
     """The registration desk of a session, for a keyboard-wedge badge scanner."""
-    return _html("desk.html")
+    return _html("desk.html", request, res)
 
 
 @router.get("/ceremony/{session_id}")
-def ceremony_page() -> FileResponse:
+def ceremony_page(request: Request, res: ResourcesDep) -> FileResponse:
     """The signing ceremony of a session: log deals, void them, see the total."""
-    return _html("ceremony.html")
+    return _html("ceremony.html", request, res)
 
 
 @router.get("/static/{name}")
@@ -45,4 +77,4 @@ def asset(name: str) -> FileResponse:
     path = STATIC / name
     if not ASSET.match(name) or not path.is_file():
         raise DomainError(Reason.NOT_FOUND, f"no such asset: {name}")
-    return FileResponse(path, headers=REVALIDATE)
+    return FileResponse(path, headers=HEADERS)

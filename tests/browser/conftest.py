@@ -5,7 +5,7 @@ opens its own expo); a test that stops a service gets it back before the next on
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
 from tests.browser.stack import Expo, launch, open_expo, running
 from tests.e2e.conftest import PORTS, Services
@@ -34,11 +34,24 @@ def services(stack: Services) -> Services:
     return stack
 
 
+def policy_violations(page: Page) -> list[str]:
+    """What the page's Content-Security-Policy refuses, as Chromium reports it on the console
+    (filled in as the page runs)."""
+    refused: list[str] = []
+
+    def record(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", record)
+    return refused
+
+
 @pytest.fixture
 def page(browser: Browser, services: Services) -> Iterator[Page]:
     """A fresh browser profile (empty localStorage) at 1920x1080; fails the test on any
-    uncaught script error. It closes before the services stop: an open event stream would
-    hold up the API's graceful shutdown."""
+    uncaught script error or anything the page's security policy refuses. It closes before
+    the services stop: an open event stream would hold up the API's graceful shutdown."""
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     errors: list[Error] = []
@@ -47,9 +60,11 @@ def page(browser: Browser, services: Services) -> Iterator[Page]:
         errors.append(error)
 
     page.on("pageerror", record)
+    refused = policy_violations(page)
     yield page
     context.close()
     assert not errors, f"script errors on the page: {errors}"
+    assert not refused, f"refused by the page's security policy: {refused}"
 
 
 @pytest.fixture
