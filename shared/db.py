@@ -9,15 +9,19 @@ from sqlalchemy import Engine, create_engine, event, make_url
 def make_engine(url: str) -> Engine:
     """An engine whose transactions serialise writers safely on either database.
 
+    Statement parameters (attendee ids among them) never appear in error messages or logs.
+
     SQLite runs in WAL mode (readers never wait for the writer) and every transaction
     begins IMMEDIATE, so a read-then-write transaction cannot fail half-way on a lock.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

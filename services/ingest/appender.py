@@ -186,7 +186,7 @@ async def _keep_rejected(redis: Redis, refused: Sequence[tuple[Event, DomainErro
 def _rejected(index: int, error: DomainError, raw: Any, count: bool = True) -> ItemResult:
     event_type = getattr(raw, "type", None) or (raw.get("type") if isinstance(raw, dict) else None)
     if count:
-        label = event_type if event_type in ROLES else "unknown"
+        label = event_type if isinstance(event_type, str) and event_type in ROLES else "unknown"
         metrics.INGESTED.labels(label, error.reason.value).inc()
     return ItemResult(
         index=index,

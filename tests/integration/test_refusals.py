@@ -287,5 +287,7 @@ def test_reads_need_a_token_when_they_are_not_public(stack: Stack, session: str)
     with TestClient(create_app(private)) as api:
         path = f"/v1/sessions/{session}/totals"
         assert_problem(api.get(path), 401, "unauthorized")
+        for reference in ("/v1/expos", f"/v1/sessions/{session}"):
+            assert_problem(api.get(reference), 401, "unauthorized")
         assert api.get(path, headers=stack.token("display")).status_code == 200
     assert stack.api.get(path).status_code == 200  # public by default
