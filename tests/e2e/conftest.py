@@ -109,3 +109,21 @@ def create(client: httpx2.Client, path: str, body: dict[str, Any]) -> dict[str, 
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+def open_session(services: Services, status: str = "open") -> str:
+    """A new expo with one session (the 1st), opened unless said otherwise."""
+    api = services.client("api")
+    expo = create(api, "/v1/expos", {"id": new_id("expo"), "name": "Test expo"})["id"]
+    body = {
+        "id": new_id("session"),
+        "ordinal": 1,
+        "name": "1st",
+        "starts_on": "2025-09-26",
+        "ends_on": "2025-09-29",
+    }
+    session: str = create(api, f"/v1/expos/{expo}/sessions", body)["id"]
+    if status == "open":
+        opened = api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)
+        assert opened.status_code == 200, opened.text
+    return session

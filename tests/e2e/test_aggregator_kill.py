@@ -14,8 +14,7 @@ from pydantic import TypeAdapter
 from services.ingest.requests import BatchItem
 from shared.figures import Tally
 from shared.fold import fold
-from tests.conftest import new_id
-from tests.e2e.conftest import ADMIN, Services, create
+from tests.e2e.conftest import ADMIN, Services, open_session
 from tests.wait import wait_until
 
 ITEMS: TypeAdapter[BatchItem] = TypeAdapter(BatchItem)
@@ -80,19 +79,7 @@ def day_of_events(session: str, n: int) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("services", [{"EXPO_FOLD_BATCH_SIZE": "10"}], indirect=True)
 def test_killing_the_aggregator_mid_fold_loses_and_doubles_nothing(services: Services) -> None:
     api, ingest = services.client("api"), services.client("ingest")
-    expo = create(api, "/v1/expos", {"id": new_id("expo"), "name": "Kill test expo"})["id"]
-    session = create(
-        api,
-        f"/v1/expos/{expo}/sessions",
-        {
-            "id": new_id("session"),
-            "ordinal": 1,
-            "name": "1st",
-            "starts_on": "2025-09-26",
-            "ends_on": "2025-09-29",
-        },
-    )["id"]
-    api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)
+    session = open_session(services)
     services.kill("aggregator")  # build a backlog first, so there is a long fold to interrupt
 
     items = day_of_events(session, 4000)

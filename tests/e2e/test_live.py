@@ -9,28 +9,9 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.conftest import new_id
-from tests.e2e.conftest import ADMIN, Services, create
+from tests.e2e.conftest import ADMIN, Services, open_session
 
 CLIENTS = 500
-
-
-def open_session(services: Services) -> str:
-    api = services.client("api")
-    expo = create(api, "/v1/expos", {"id": new_id("expo"), "name": "Live expo"})["id"]
-    session: str = create(
-        api,
-        f"/v1/expos/{expo}/sessions",
-        {
-            "id": new_id("session"),
-            "ordinal": 1,
-            "name": "1st",
-            "starts_on": "2025-09-26",
-            "ends_on": "2025-09-29",
-        },
-    )["id"]
-    api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)
-    return session
 
 
 def check_in(services: Services, session: str, attendee: str) -> None:

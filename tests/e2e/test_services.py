@@ -10,7 +10,7 @@ from redis import Redis
 
 from shared.stream import stream_key
 from tests.conftest import new_id
-from tests.e2e.conftest import ADMIN, Services, create
+from tests.e2e.conftest import ADMIN, Services, create, open_session
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
 from tests.wait import wait_until
 
@@ -275,19 +275,7 @@ def test_the_demo_moves_the_display(services: Services) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_dead_letter_raises_a_readiness_warning_not_an_outage(services: Services) -> None:
-    api = services.client("api")
-    expo = create(api, "/v1/expos", {"id": new_id("expo"), "name": "Warned"})["id"]
-    session = create(
-        api,
-        f"/v1/expos/{expo}/sessions",
-        {
-            "id": new_id("session"),
-            "ordinal": 1,
-            "name": "1st",
-            "starts_on": "2025-09-26",
-            "ends_on": "2025-09-29",
-        },
-    )["id"]
+    session = open_session(services, status="planned")
     redis = Redis.from_url(services.env["EXPO_REDIS_URL"])
     try:
         redis.xadd(stream_key(session), {"event": b"{not an event"})
