@@ -80,7 +80,7 @@ class Consumer:
         backoff, started = 0.1, False
         while not stop.is_set():
             try:
-                if not started:  # first what this consumer read before it stopped
+                if not started:  # first what this consumer read and never acked
                     self.refresh()
                     self.read_own_pending()
                     started = True
@@ -88,6 +88,7 @@ class Consumer:
                 backoff = 0.1
             except (RedisError, *TRANSIENT_SQL) as error:
                 logger.warning("fold paused, retrying in %.1fs: %s", backoff, error)
+                started = False  # the batch in hand stays pending to us: read it again first
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 
