@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export EXPO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install up test lint unit integration e2e browser screenshots clean
+.PHONY: install up test lint unit integration e2e test-faults browser screenshots clean
 
 $(UV):
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -39,6 +39,9 @@ integration: install
 
 e2e: install
 	$(RUN) pytest tests/e2e
+
+test-faults: install
+	EXPO_FAULTS=full $(RUN) pytest tests/faults
 
 clean:
 	rm -rf .venv .tools var .mypy_cache .pytest_cache .ruff_cache .hypothesis screenshots
