@@ -11,8 +11,10 @@ def make_engine(url: str) -> Engine:
 
     Statement parameters (attendee ids among them) never appear in error messages or logs.
 
-    SQLite runs in WAL mode (readers never wait for the writer) and every transaction
-    begins IMMEDIATE, so a read-then-write transaction cannot fail half-way on a lock.
+    SQLite runs in WAL mode and every transaction begins IMMEDIATE, so a read-then-write
+    transaction cannot fail half-way on a lock. The price: read-only transactions also take
+    the write lock briefly and queue behind a fold's commit (measured under load: totals
+    reads of 0.9-2.2 s while the aggregator folds flat out); PostgreSQL has no such queue.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
