@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shared.bulk import among, insert_rows, upsert_rows
 from shared.events import Category, DealKind, Event, encode_event
 from shared.fold import Attendee, Conflict, Deal, Exhibitor, Keys, Signing, State, Totals, apply
 from shared.fold import keys_of as fold_keys
@@ -28,6 +29,7 @@ from shared.tables import (
     SessionFigures,
     StoredEvent,
     totals_of,
+    utcnow,
 )
 
 V = TypeVar("V")
@@ -71,10 +73,22 @@ def lock_session(conn: Connection, session_id: str) -> None:
 
 
 def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
-    """Insert into the event store the events it does not hold yet; returns those."""
+    """Insert into the event store the events it does not hold yet; returns those.
+
+    Which ones are new is read first and then they are inserted plainly: the session lock
+    keeps another fold of this session from storing them in between, and an event id
+    stored meanwhile under another session makes the insert fail, so the batch is retried
+    and then skips it. Either way an event is never counted twice."""
     unique = {str(e.event.event_id): e for e in entries}
     if not unique:
         return []
+    known = set(
+        conn.execute(
+            select(EVENTS.c.event_id).where(among(conn, EVENTS.c.event_id, unique))
+        ).scalars()
+    )
+    new = {event_id: e for event_id, e in unique.items() if event_id not in known}
+    stored_at = utcnow()
     rows = [
         {
             "event_id": event_id,
@@ -86,12 +100,12 @@ def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
             "source": e.event.source,
             "position": e.position,
             "payload": encode_event(e.event).decode(),
+            "stored_at": stored_at,
         }
-        for event_id, e in unique.items()
+        for event_id, e in new.items()
     ]
-    stmt = _insert(conn, EVENTS).values(rows).on_conflict_do_nothing().returning(EVENTS.c.event_id)
-    inserted = set(conn.execute(stmt).scalars())
-    return [unique[event_id].event for event_id in unique if event_id in inserted]
+    insert_rows(conn, EVENTS, rows)
+    return [e.event for e in new.values()]
 
 
 def project(conn: Connection, session_id: str, events: Sequence[Event]) -> list[Conflict]:
@@ -125,18 +139,21 @@ def _load(conn: Connection, session_id: str, keys: Keys) -> State:
     state = State(totals=_load_totals(conn, session_id))
     for row in conn.execute(
         select(ATTENDEES).where(
-            ATTENDEES.c.session_id == session_id, ATTENDEES.c.attendee_id.in_(keys.attendees)
+            ATTENDEES.c.session_id == session_id,
+            among(conn, ATTENDEES.c.attendee_id, keys.attendees),
         )
     ):
         state.attendees[row.attendee_id] = _attendee(row)
     for row in conn.execute(
-        select(DEALS).where(DEALS.c.session_id == session_id, DEALS.c.deal_id.in_(keys.deals))
+        select(DEALS).where(
+            DEALS.c.session_id == session_id, among(conn, DEALS.c.deal_id, keys.deals)
+        )
     ):
         state.deals[row.deal_id] = _deal(row)
     for row in conn.execute(
         select(EXHIBITORS).where(
             EXHIBITORS.c.session_id == session_id,
-            EXHIBITORS.c.exhibitor_id.in_(keys.exhibitors),
+            among(conn, EXHIBITORS.c.exhibitor_id, keys.exhibitors),
         )
     ):
         first = (row.first_occurred_at, UUID(row.first_event_id))
@@ -149,7 +166,7 @@ def _load(conn: Connection, session_id: str, keys: Keys) -> State:
     }
     for row in conn.execute(
         select(COUNTRIES).where(
-            COUNTRIES.c.session_id == session_id, COUNTRIES.c.country.in_(countries)
+            COUNTRIES.c.session_id == session_id, among(conn, COUNTRIES.c.country, countries)
         )
     ):
         state.country_refs[row.country] = row.refs
@@ -243,13 +260,13 @@ def _save(conn: Connection, session_id: str, state: State, before: _Snapshot, n:
         .values(**deltas, events=FIGURES.c.events + n, as_of=state.totals.as_of)
     )
     attendees = _changed(state.attendees, before.attendees)
-    _upsert(conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in attendees.items()])
+    upsert_rows(conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in attendees.items()])
     deals = _changed(state.deals, before.deals)
-    _upsert(conn, DEALS, [deal_row(session_id, key, d) for key, d in deals.items()])
+    upsert_rows(conn, DEALS, [deal_row(session_id, key, d) for key, d in deals.items()])
     exhibitors = _changed(state.exhibitors, before.exhibitors)
-    _upsert(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors.items()])
+    upsert_rows(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors.items()])
     refs = _changed(state.country_refs, before.country_refs)
-    _upsert(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs.items()])
+    upsert_rows(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs.items()])
 
 
 def exhibitor_row(session_id: str, exhibitor_id: str, exhibitor: Exhibitor) -> dict[str, Any]:
@@ -280,15 +297,6 @@ def deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
         "content": signing.content if signing else None,
         "voided": deal.voided,
     }
-
-
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = _insert(conn, table).values(rows)
-    values = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values))
 
 
 def event_rows_at(conn: Connection, session_id: str, after: str, limit: int) -> list[Any]:
