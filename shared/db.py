@@ -5,6 +5,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 
+READ_ONLY = "expo_read_only"  # an execution option: this work only reads
+
 
 def make_engine(url: str) -> Engine:
     """An engine whose transactions serialise writers safely on either database.
@@ -12,9 +14,10 @@ def make_engine(url: str) -> Engine:
     Statement parameters (attendee ids among them) never appear in error messages or logs.
 
     SQLite runs in WAL mode and every transaction begins IMMEDIATE, so a read-then-write
-    transaction cannot fail half-way on a lock. The price: read-only transactions also take
-    the write lock briefly and queue behind a fold's commit (measured under load: totals
-    reads of 0.9-2.2 s while the aggregator folds flat out); PostgreSQL has no such queue.
+    transaction cannot fail half-way on a lock. Work that only reads goes through
+    `read_only(engine)` instead: its transactions begin DEFERRED and, in WAL mode, read a
+    snapshot without waiting for the write lock, so reads never queue behind a fold's commit.
+    PostgreSQL has no such queue; there the option changes nothing.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -37,9 +40,20 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and connection pool, for transactions that only read.
+
+    On SQLite they begin DEFERRED: a snapshot that never waits for a writer. Never write
+    through it: a transaction that reads and then writes must begin IMMEDIATE (the plain
+    engine), or it may fail on a lock half-way.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.api.deps import AdminDep, DbDep, ReaderDep
+from services.api.deps import AdminDep, DbDep, ReadDbDep, ReaderDep
 from services.api.schemas import (
     BaselineCreate,
     BaselinePublic,
@@ -84,13 +84,13 @@ def create_expo(body: ExpoCreate, _: AdminDep, db: DbDep) -> ExpoPublic:
 
 
 @router.get("/v1/expos", responses=problems(401, 503))
-def list_expos(_: ReaderDep, db: DbDep) -> list[ExpoPublic]:
+def list_expos(_: ReaderDep, db: ReadDbDep) -> list[ExpoPublic]:
     expos = db.exec(select(Expo).order_by(col(Expo.id))).all()
     return [ExpoPublic.model_validate(e, from_attributes=True) for e in expos]
 
 
 @router.get("/v1/expos/{expo_id}", responses=problems(401, 404, 422, 503))
-def read_expo(expo_id: str, _: ReaderDep, db: DbDep) -> ExpoPublic:
+def read_expo(expo_id: str, _: ReaderDep, db: ReadDbDep) -> ExpoPublic:
     return ExpoPublic.model_validate(get_expo(db, expo_id), from_attributes=True)
 
 
@@ -109,7 +109,7 @@ def create_session(expo_id: str, body: SessionCreate, _: AdminDep, db: DbDep) ->
 
 
 @router.get("/v1/sessions/{session_id}", responses=problems(401, 404, 422, 503))
-def read_session(session_id: str, _: ReaderDep, db: DbDep) -> SessionPublic:
+def read_session(session_id: str, _: ReaderDep, db: ReadDbDep) -> SessionPublic:
     return SessionPublic.model_validate(get_session(db, session_id), from_attributes=True)
 
 

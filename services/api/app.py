@@ -17,9 +17,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.resources = Resources(settings, runtime.engine(settings))
+        app.state.resources = resources = Resources.of(settings, runtime.engine(settings))
         app.state.redis = runtime.sync_redis(settings)
-        app.state.hub = live.Hub(app.state.resources.engine)
+        app.state.hub = live.Hub(resources.reader)
         yield
         await app.state.hub.close()
         app.state.redis.close()
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router(
             {
                 "redis": health.redis_check(lambda: app.state.redis),
-                "sql": health.sql_check(lambda: app.state.resources.engine),
+                "sql": health.sql_check(lambda: app.state.resources.reader),
             }
         )
     )

@@ -9,13 +9,19 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from shared.auth import Principal, Role, authenticate, authorize, bearer_secret
+from shared.db import read_only
 from shared.settings import Settings
 
 
 @dataclass
 class Resources:
     settings: Settings
-    engine: Engine
+    engine: Engine  # for writes: on SQLite, each transaction takes the write lock at BEGIN
+    reader: Engine  # the same pool, for reads: on SQLite they never wait for that lock
+
+    @classmethod
+    def of(cls, settings: Settings, engine: Engine) -> "Resources":
+        return cls(settings, engine, read_only(engine))
 
 
 def resources(request: Request) -> Resources:
@@ -27,15 +33,23 @@ ResourcesDep = Annotated[Resources, Depends(resources)]
 
 
 def db(res: ResourcesDep) -> Iterator[Session]:
+    """A session for admin writes (read-then-write transactions included)."""
     with Session(res.engine) as session:
         yield session
 
 
+def read_db(res: ResourcesDep) -> Iterator[Session]:
+    """A session that only reads."""
+    with Session(res.reader) as session:
+        yield session
+
+
 DbDep = Annotated[Session, Depends(db)]
+ReadDbDep = Annotated[Session, Depends(read_db)]
 
 
 def _principal(res: Resources, authorization: str | None) -> Principal:
-    return authenticate(res.engine, bearer_secret(authorization), res.settings.admin_token)
+    return authenticate(res.reader, bearer_secret(authorization), res.settings.admin_token)
 
 
 def admin(res: ResourcesDep, authorization: Annotated[str | None, Header()] = None) -> Principal:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from redis import Redis
 from sqlmodel import col, select
 
-from services.api.deps import AdminDep, DbDep
+from services.api.deps import AdminDep, DbDep, ReadDbDep
 from shared import dead_letters
 from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
@@ -51,7 +51,7 @@ def _redis(request: Request) -> Redis:
 
 
 @router.get("/v1/tokens", responses=problems(*ADMIN))
-def list_tokens(_: AdminDep, db: DbDep) -> list[TokenPublic]:
+def list_tokens(_: AdminDep, db: ReadDbDep) -> list[TokenPublic]:
     """Every token, newest first, without its secret (only a hash of it is stored)."""
     tokens = db.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()
     return [TokenPublic.model_validate(t, from_attributes=True) for t in tokens]
@@ -72,7 +72,7 @@ def revoke_token(token_id: str, _: AdminDep, db: DbDep) -> TokenPublic:
 
 
 @router.get("/v1/dead-letters", responses=problems(*ADMIN))
-def list_dead_letters(request: Request, _: AdminDep, db: DbDep) -> DeadLetters:
+def list_dead_letters(request: Request, _: AdminDep, db: ReadDbDep) -> DeadLetters:
     """Entries set aside by the aggregator, with the reason each was."""
     sessions = db.exec(select(ExpoSession.id)).all()
     redis = _redis(request)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.api.admin import get_expo, get_session
-from services.api.deps import DbDep, ReaderDep, ResourcesDep
+from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
 from services.api.schemas import (
     Display,
     DisplayFigures,
@@ -36,6 +36,7 @@ def _parts(db: Session, expo_id: str) -> list[Part]:
 
 
 def read_totals(engine: Engine, session_id: str) -> Totals:
+    """Through a read-only engine: on SQLite it never waits for a fold's write lock."""
     with Session(engine) as db:
         return session_totals(db.connection(), get_session(db, session_id))
 
@@ -62,7 +63,7 @@ async def totals(
     """This edition's figures, those of every edition before it, and both together."""
     deadline = time.monotonic() + MIN_POSITION_WAIT
     while True:
-        found = await run_in_threadpool(read_totals, res.engine, session_id)
+        found = await run_in_threadpool(read_totals, res.reader, session_id)
         if min_position is None or _folded(found, min_position):
             return found
         if time.monotonic() >= deadline:
@@ -71,7 +72,7 @@ async def totals(
 
 
 @router.get("/v1/expos/{expo_id}/history", responses=problems(*READ))
-def history(expo_id: str, _: ReaderDep, db: DbDep) -> History:
+def history(expo_id: str, _: ReaderDep, db: ReadDbDep) -> History:
     """One row per baseline and session in ordinal order, with the running cumulative."""
     get_expo(db, expo_id)
     rows, running = [], Tally()
@@ -117,7 +118,7 @@ def _shown(parts: list[Part]) -> Part | None:
         304: {"description": "Unchanged since the ETag sent in If-None-Match."},
     },
 )
-def display(expo_id: str, request: Request, _: ReaderDep, db: DbDep) -> Response:
+def display(expo_id: str, request: Request, _: ReaderDep, db: ReadDbDep) -> Response:
     """Compact figures for hall screens. Poll with If-None-Match: 304 while unchanged."""
     expo = get_expo(db, expo_id)
     parts = _parts(db, expo_id)
