@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export EXPO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install up test lint unit integration e2e test-faults browser screenshots clean
+.PHONY: install up test lint unit integration e2e test-faults browser screenshots bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -42,6 +42,10 @@ e2e: install
 
 test-faults: install
 	EXPO_FAULTS=full $(RUN) pytest tests/faults
+
+# Not part of make test: figures beside their limits (bench/README.md). wrk from Debian.
+bench: install
+	(command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)) && $(RUN) python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools var .mypy_cache .pytest_cache .ruff_cache .hypothesis screenshots

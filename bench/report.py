@@ -1,0 +1,217 @@
+"""The table: each project figure beside its reference limit, the ratio and the target.
+
+Figures arrive as one flat mapping (`"postgresql.e2e.per_s": 21034.5`); with several runs
+each is the median of the runs. A target is met or not; absolute figures are reported, not
+asserted (a ratio holds across machines, an absolute figure does not).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Figures = Mapping[str, float]
+NOTHING = "-"
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    project: str
+    limit: str
+    ratio: str
+    target: str
+    met: str
+    ratio_value: float | None = None
+
+
+def rate(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}"
+
+
+def spread(p50: float, p99: float) -> str:
+    return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+
+
+def verdict(ok: bool | None) -> str:
+    return NOTHING if ok is None else ("yes" if ok else "NO")
+
+
+def share(
+    figure: str, project: tuple[float, str], limit: tuple[str, float], least: float | None
+) -> Row:
+    """The project's figure as a share of a limit; the target is a least share."""
+    value, shown = project
+    name, limit_value = limit
+    ratio = value / limit_value if limit_value else float("nan")
+    return Row(
+        figure,
+        shown,
+        f"{name} {limit_value:,.0f}/s",
+        f"{ratio:.0%}",
+        NOTHING if least is None else f">= {least:.0%}",
+        verdict(None if least is None else ratio >= least),
+        ratio,
+    )
+
+
+def ingest_rows(f: Figures, db: str) -> list[Row]:
+    single = f[f"{db}.ingest.single.rps"]
+    p50, p99 = f[f"{db}.ingest.single.p50_ms"], f[f"{db}.ingest.single.p99_ms"]
+    shown = f"{rate(single, 'req/s')} ({spread(p50, p99)})"
+    batch = f[f"{db}.ingest.batch.per_s"]
+    return [
+        share(
+            f"[{db}] ingest, single POST /v1/checkins",
+            (single, shown),
+            ("minimal POST", f["minimal.post.rps"]),
+            0.5,
+        ),
+        share(
+            f"[{db}] ingest, single (vs raw XADD)",
+            (single, rate(single, "req/s")),
+            ("XADD one by one", f[f"{db}.xadd.one.per_s"]),
+            None,
+        ),
+        share(
+            f"[{db}] ingest, events:batch",
+            (batch, rate(batch, "events/s")),
+            ("XADD pipelined", f[f"{db}.xadd.pipelined.per_s"]),
+            None,
+        ),
+    ]
+
+
+def fold_rows(f: Figures, db: str) -> list[Row]:
+    fold = f[f"{db}.fold.per_s"]
+    shown = f"{rate(fold, 'events/s')} ({f[f'{db}.fold.events']:,.0f} events)"
+    rows = [
+        share(
+            f"[{db}] aggregator fold rate",
+            (fold, shown),
+            ("raw executemany", f[f"{db}.insert.executemany.per_s"]),
+            None,
+        )
+    ]
+    if f"{db}.insert.copy.per_s" in f:
+        rows.append(
+            share(
+                f"[{db}] aggregator fold rate (vs COPY)",
+                (fold, shown),
+                ("raw COPY", f[f"{db}.insert.copy.per_s"]),
+                None,
+            )
+        )
+    return rows
+
+
+def e2e_rows(f: Figures, db: str) -> list[Row]:
+    e2e = f[f"{db}.e2e.per_s"]
+    production = db == "postgresql"
+    lower = min(f[f"{db}.xadd.pipelined.per_s"], f[f"{db}.insert.executemany.per_s"])
+    absolute = Row(
+        f"[{db}] end to end, events:batch to totals",
+        rate(e2e, "events/s"),
+        f"lower limit {lower:,.0f}/s",
+        f"{e2e / lower:.0%}",
+        ">= 20,000/s" if production else NOTHING,
+        verdict(e2e >= 20_000 if production else None),
+        e2e / lower,
+    )
+    versus = share(
+        f"[{db}] end to end (vs executemany)",
+        (e2e, rate(e2e, "events/s")),
+        ("raw executemany", f[f"{db}.insert.executemany.per_s"]),
+        0.25 if production else None,
+    )
+    return [absolute, versus]
+
+
+def fresh_row(f: Figures, db: str) -> Row:
+    p99 = f[f"{db}.fresh.p99_ms"]
+    offered = f[f"{db}.fresh.offered_per_s"]
+    unseen = f[f"{db}.fresh.unseen"]
+    shown = f"{spread(f[f'{db}.fresh.p50_ms'], p99)} at {offered:,.0f} events/s"
+    shown += f", poll {f[f'{db}.fresh.poll_ms']:.0f} ms" + (
+        f", {unseen:.0f} batches unseen" if unseen else ""
+    )
+    return Row(
+        f"[{db}] freshness, 202 to visible",
+        shown,
+        NOTHING,
+        NOTHING,
+        "p99 < 250 ms",
+        verdict(p99 < 250 and not unseen),
+    )
+
+
+def display_rows(f: Figures, db: str) -> list[Row]:
+    limit = ("minimal GET", f["minimal.get.rps"])
+    rows = []
+    for kind, name, least in (("plain", "no If-None-Match", None), ("etag", "ETag hit, 304", 0.7)):
+        rps, p99 = f[f"{db}.display.{kind}.rps"], f[f"{db}.display.{kind}.p99_ms"]
+        shown = (
+            f"{rate(rps, 'req/s')} (p99 {p99:.1f} ms; minimal p99 {f['minimal.get.p99_ms']:.1f})"
+        )
+        rows.append(share(f"[{db}] display reads, {name}", (rps, shown), limit, least))
+    return rows
+
+
+def growth_rows(f: Figures, db: str) -> list[Row]:
+    small = (f[f"{db}.totals.small.p50_ms"], f[f"{db}.totals.small.p99_ms"])
+    large = (f[f"{db}.totals.large.p50_ms"], f[f"{db}.totals.large.p99_ms"])
+    ratio = large[0] / small[0]
+    events = (f[f"{db}.totals.small.events"], f[f"{db}.totals.large.events"])
+    return [
+        Row(
+            f"[{db}] totals latency, {events[0]:,.0f} events",
+            spread(*small),
+            NOTHING,
+            NOTHING,
+            NOTHING,
+            NOTHING,
+        ),
+        Row(
+            f"[{db}] totals latency, {events[1]:,.0f} events",
+            spread(*large),
+            f"flat: p50 at {events[0]:,.0f} ({small[0]:.1f} ms)",
+            f"{ratio:.2f}x",
+            "<= 1.2x",
+            verdict(ratio <= 1.2),
+            ratio,
+        ),
+    ]
+
+
+def memory_rows(f: Figures, db: str) -> list[Row]:
+    rows = []
+    for service in ("ingest", "aggregator", "api", "redis"):
+        mb = f[f"{db}.rss.{service}_mb"]
+        bounded = service in {"ingest", "api"}
+        rows.append(
+            Row(
+                f"[{db}] peak RSS under load, {service}",
+                f"{mb:,.0f} MB",
+                NOTHING,
+                NOTHING,
+                "< 200 MB" if bounded else NOTHING,
+                verdict(mb < 200 if bounded else None),
+            )
+        )
+    return rows
+
+
+def rows(f: Figures, databases: list[str]) -> list[Row]:
+    table: list[Row] = []
+    for db in databases:
+        table += ingest_rows(f, db) + fold_rows(f, db) + e2e_rows(f, db)
+        table += [fresh_row(f, db), *display_rows(f, db), *growth_rows(f, db), *memory_rows(f, db)]
+    return table
+
+
+def render(table: list[Row]) -> str:
+    header = Row("figure", "project", "reference limit (same run)", "ratio", "target", "met?")
+    cells = [[r.figure, r.project, r.limit, r.ratio, r.target, r.met] for r in [header, *table]]
+    widths = [max(len(c[i]) for c in cells) for i in range(6)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]]
+    return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""`python -m bench`: measure, print the table, write bench/results/latest.json."""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+
+from bench import database, machine, report, stack, wrk
+from bench.measure import Plan, Result, measure_stack
+from bench.wrk import Load, WrkSettings
+
+RESULTS = Path(__file__).parent / "results"
+STARTED = time.monotonic()
+
+
+def say(what: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {what}", flush=True)
+
+
+def minimal_limits(settings: WrkSettings) -> Result:
+    """The minimal FastAPI app's POST and GET, with the same wrk settings."""
+    port = stack.free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.minimal", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        stack.wait_until_ready(f"{base}/healthz", process, Path(os.devnull))
+        post = wrk.run(Load(f"{base}/scan", checkin_session="bench-minimal"), settings)
+        get = wrk.run(Load(f"{base}/constant"), settings)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    return {
+        "minimal.post.rps": post.rps,
+        "minimal.post.p50_ms": post.p50_ms,
+        "minimal.post.p99_ms": post.p99_ms,
+        "minimal.get.rps": get.rps,
+        "minimal.get.p99_ms": get.p99_ms,
+    }
+
+
+@contextmanager
+def database_url(label: str, var_dir: Path, server: str | None) -> Iterator[str]:
+    if label == "sqlite":
+        yield database.sqlite_url(var_dir)
+        return
+    assert server is not None
+    with database.scratch_postgres(server) as url:
+        yield url
+
+
+def measure_once(plan: Plan, server: str | None, info: dict[str, str]) -> Result:
+    say("minimal FastAPI reference (POST and GET)")
+    found = minimal_limits(plan.wrk)
+    for label in ("sqlite", *(["postgresql"] if server else [])):
+        var = Path("var")
+        var.mkdir(exist_ok=True)
+        var_dir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-", dir=var)).resolve()
+        say(f"{label}: starting the stack")
+        with database_url(label, var_dir, server) as url, stack.running(label, url, var_dir) as up:
+            say(f"{label}: stack up ({url.split('@')[-1]})")
+            info[f"{label}_server"] = database.server_version(url)
+            client = Redis.from_url(up.redis_url)
+            server_info: Any = client.info("server")
+            client.close()
+            info["redis_server"] = str(
+                server_info.get("valkey_version") or server_info.get("redis_version")
+            )
+            measured = measure_stack(up, plan, lambda what, lb=label: say(f"{lb}: {what}"))
+            found |= {f"{label}.{key}": value for key, value in measured.items()}
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return found
+
+
+def median(runs: list[Result]) -> Result:
+    keys = [k for k in runs[0] if all(k in run for run in runs)]
+    return {k: statistics.median(run[k] for run in runs) for k in keys}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--runs", type=int, default=1, help="repeat everything; report medians")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("EXPO_BENCH_DATABASE_URL") or None,
+        help="a PostgreSQL server (default: $EXPO_BENCH_DATABASE_URL); a database "
+        "expo_bench is created there and dropped afterwards",
+    )
+    p.add_argument("--events-large", type=int, default=1_000_000)
+    p.add_argument("--events-small", type=int, default=10_000)
+    p.add_argument("--fold-events", type=int, default=30_000)
+    p.add_argument("--e2e-events", type=int, default=30_000)
+    p.add_argument("--fresh-seconds", type=float, default=15.0)
+    p.add_argument("--wrk-seconds", type=float, default=8.0)
+    p.add_argument("--wrk-connections", type=int, default=32)
+    p.add_argument("--quick", action="store_true", help="small sizes, for trying the bench out")
+    p.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    return p
+
+
+def plan_of(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        return Plan(
+            events_large=100_000,
+            fold_events=5000,
+            e2e_events=5000,
+            fresh_seconds=4,
+            xadd_seconds=1,
+            totals_reads=100,
+            wrk=WrkSettings(seconds=3),
+        )
+    return Plan(
+        events_small=args.events_small,
+        events_large=args.events_large,
+        fold_events=args.fold_events,
+        e2e_events=args.e2e_events,
+        fresh_seconds=args.fresh_seconds,
+        wrk=WrkSettings(connections=args.wrk_connections, seconds=args.wrk_seconds),
+    )
+
+
+def main() -> None:
+    args = parser().parse_args()
+    plan, info = plan_of(args), machine.versions()
+    info["wrk"] = wrk.version()
+    host = machine.machine()
+    runs = []
+    for number in range(1, args.runs + 1):
+        say(f"run {number} of {args.runs}")
+        runs.append(measure_once(plan, args.database_url, info))
+    figures = median(runs)
+    databases = ["sqlite", *(["postgresql"] if args.database_url else [])]
+    table = report.rows(figures, databases)
+    print()
+    print(report.render(table))
+    print(
+        f"\n{args.runs} run(s){', medians' if args.runs > 1 else ''}; per-token rate limit off "
+        f"(EXPO_RATE_LIMIT_EVENTS_PER_SECOND=0); wrk -t{plan.wrk.threads} "
+        f"-c{plan.wrk.connections} -d{plan.wrk.seconds:g}s for every HTTP row; "
+        f"total {time.monotonic() - STARTED:.0f} s. How to read it: bench/README.md"
+    )
+    document = {
+        "created_at": datetime.now(UTC).isoformat(),
+        "runs": args.runs,
+        "plan": asdict(plan),
+        "machine": host,
+        "versions": info,
+        "figures": figures,
+        "rows": [asdict(row) for row in table],
+        "per_run": runs,
+        "seconds": time.monotonic() - STARTED,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"written: {args.output}")
