@@ -4,10 +4,12 @@ import argparse
 from datetime import UTC, datetime
 
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from shared import dead_letters, runtime
+from services.ingest.cache import MAX_AGE
+from shared import dead_letters, reference, runtime
 from shared.problem import DomainError
 from shared.settings import Settings
 from shared.tables import ApiToken, ExpoSession
@@ -39,6 +41,7 @@ def tokens(settings: Settings, args: argparse.Namespace) -> None:
         _list_tokens(engine)
     else:
         _revoke(engine, args.token_id)
+        _tell_ingest(settings)
 
 
 def _list_tokens(engine: Engine) -> None:
@@ -58,6 +61,19 @@ def _revoke(engine: Engine, token_id: str) -> None:
         db.add(token)
         db.commit()
     print(f"token {token_id} revoked")  # noqa: T201
+
+
+def _tell_ingest(settings: Settings) -> None:
+    """Ingest refuses the token from its next request on once it sees the change mark;
+    without Redis it still does within its cache's age limit."""
+    try:
+        redis = Redis.from_url(runtime.redis_url(settings), socket_timeout=5)
+        try:
+            reference.mark_changed(redis)
+        finally:
+            redis.close()
+    except (RuntimeError, RedisError) as error:
+        print(f"ingest refuses it within {MAX_AGE:.0f} s (Redis not reached: {error})")  # noqa: T201
 
 
 def letters(settings: Settings, args: argparse.Namespace) -> None:

@@ -3,7 +3,7 @@
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -20,7 +20,7 @@ from services.api.schemas import (
     TokenIssued,
 )
 from services.api.standing import baseline_tally
-from shared import auth
+from shared import auth, reference
 from shared.body import StrictJsonRoute
 from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
@@ -114,7 +114,9 @@ def read_session(session_id: str, _: ReaderDep, db: ReadDbDep) -> SessionPublic:
 
 
 @router.patch("/v1/sessions/{session_id}", responses=problems(*ADMIN, 404, 409))
-def change_session(session_id: str, body: SessionPatch, _: AdminDep, db: DbDep) -> SessionPublic:
+def change_session(
+    session_id: str, body: SessionPatch, request: Request, _: AdminDep, db: DbDep
+) -> SessionPublic:
     """Open a planned session, or close an open one. Closing keeps accepting late uploads
     of events that occurred before the moment it closed."""
     session = get_session(db, session_id)
@@ -133,6 +135,7 @@ def change_session(session_id: str, body: SessionPatch, _: AdminDep, db: DbDep) 
         db.add(session)
         db.commit()
         db.refresh(session)
+        reference.mark_changed(request.app.state.redis)
     return SessionPublic.model_validate(session, from_attributes=True)
 
 

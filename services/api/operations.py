@@ -10,7 +10,7 @@ from redis import Redis
 from sqlmodel import col, select
 
 from services.api.deps import AdminDep, DbDep, ReadDbDep
-from shared import dead_letters
+from shared import dead_letters, reference
 from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
 from shared.tables import ApiToken, ExpoSession
@@ -58,7 +58,7 @@ def list_tokens(_: AdminDep, db: ReadDbDep) -> list[TokenPublic]:
 
 
 @router.delete("/v1/tokens/{token_id}", responses=problems(*ADMIN, 404))
-def revoke_token(token_id: str, _: AdminDep, db: DbDep) -> TokenPublic:
+def revoke_token(token_id: str, request: Request, _: AdminDep, db: DbDep) -> TokenPublic:
     """Revoke a token: it is refused (401) from the next request on."""
     token = db.get(ApiToken, token_id)
     if token is None:
@@ -68,6 +68,7 @@ def revoke_token(token_id: str, _: AdminDep, db: DbDep) -> TokenPublic:
         db.add(token)
         db.commit()
         db.refresh(token)
+        reference.mark_changed(_redis(request))
     return TokenPublic.model_validate(token, from_attributes=True)
 
 

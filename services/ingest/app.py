@@ -10,12 +10,12 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from services.ingest import appender
+from services.ingest.cache import ReferenceCache
 from services.ingest.idempotency import Appender
 from services.ingest.limiter import RateLimiter
 from services.ingest.requests import (
@@ -28,7 +28,7 @@ from services.ingest.requests import (
     VoidDeal,
 )
 from shared import health, openapi, problem, runtime
-from shared.auth import Principal, Role, authenticate, bearer_secret
+from shared.auth import Principal, Role, bearer_secret
 from shared.body import StrictJsonRoute
 from shared.events import Id64
 from shared.settings import Settings, get_settings
@@ -48,8 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine, redis = runtime.engine(settings), runtime.async_redis(settings)
+        reference = ReferenceCache(engine, redis, settings.admin_token)
         ingest = appender.Ingest(
-            engine,
+            reference,
             redis,
             Appender(redis, settings.idempotency_ttl_seconds),
             RateLimiter(settings.rate_limit_events_per_second),
@@ -101,10 +102,7 @@ async def _principal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     secret = bearer_secret(authorization)
-    resources = _resources(request)
-    return await run_in_threadpool(
-        authenticate, resources.engine, secret, resources.settings.admin_token
-    )
+    return await _resources(request).ingest.reference.principal(secret)
 
 
 ResourcesDep = Annotated[Resources, Depends(_resources)]

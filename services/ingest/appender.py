@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import Engine
 
-from services.ingest.gate import admit, load_sessions
+from services.ingest.cache import ReferenceCache
+from services.ingest.gate import admit
 from services.ingest.idempotency import Appender, Outcome, fingerprint
 from services.ingest.limiter import RateLimiter
 from services.ingest.requests import Accepted, BatchItem, BatchResult, EventRequest, ItemResult
@@ -36,7 +35,7 @@ ROLES: dict[str, set[Role]] = {
 class Ingest:
     """What appending needs: sessions from SQL, streams in Redis, the per-token limit."""
 
-    engine: Engine
+    reference: ReferenceCache
     redis: Redis
     appender: Appender
     limiter: RateLimiter
@@ -76,7 +75,7 @@ async def append_one(ingest: Ingest, who: Principal, roles: set[Role], build: Bu
     event = post.event
     try:
         authorize(who, roles, event.session_id)
-        sessions = await run_in_threadpool(load_sessions, ingest.engine, [event.session_id])
+        sessions = await ingest.reference.sessions([event.session_id])
         admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
     except DomainError as error:
         metrics.INGESTED.labels(event.type, error.reason.value).inc()
@@ -109,9 +108,7 @@ async def append_batch(ingest: Ingest, who: Principal, items: Sequence[Any]) -> 
             refused.append((post.event, error))
             continue
         candidates.append((index, post))
-    sessions = await run_in_threadpool(
-        load_sessions, ingest.engine, {post.event.session_id for _, post in candidates}
-    )
+    sessions = await ingest.reference.sessions(post.event.session_id for _, post in candidates)
     admitted: list[tuple[int, Posted]] = []
     for index, post in candidates:
         event = post.event

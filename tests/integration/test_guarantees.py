@@ -167,8 +167,17 @@ def test_a_revoked_token_is_refused_at_once_and_listed_without_its_secret(stack:
 
 
 def test_expo_token_revoke_refuses_the_token(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
     issued = stack.api.post("/v1/tokens", json={"role": "ceremony"}, headers=ADMIN).json()
-    env = {**os.environ, "EXPO_DATABASE_URL": stack.settings.database_url}
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    deal = {"session_id": session, "deal_id": "d-1", "title": "Deal", "kind": "intent"}
+    deal["amount"] = "1000.00"
+    assert stack.ingest.post("/v1/deals", json=deal, headers=headers).status_code == 202
+    env = {
+        **os.environ,
+        "EXPO_DATABASE_URL": stack.settings.database_url,
+        "EXPO_REDIS_URL": str(stack.settings.redis_url),
+    }
     cli = [sys.executable, "-m", "services.cli", "token", "revoke", issued["id"]]
     subprocess.run(cli, env=env, check=True, capture_output=True)
     listing = subprocess.run(
@@ -180,8 +189,9 @@ def test_expo_token_revoke_refuses_the_token(stack: Stack) -> None:
     ).stdout
     assert issued["token"] not in listing
     assert any(line.startswith(issued["id"]) and "revoked" in line for line in listing.splitlines())
-    headers = {"Authorization": f"Bearer {issued['token']}"}
     assert stack.api.get("/v1/tokens", headers=headers).status_code == 401
+    refused = stack.ingest.post("/v1/deals", json=deal, headers=headers)  # at once, not later
+    assert refused.status_code == 401, refused.text
 
 
 def test_a_long_run_keeps_the_stream_short_and_loses_nothing(stack: Stack) -> None:
