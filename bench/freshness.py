@@ -43,7 +43,10 @@ async def _offer(
     sends, late, started = [], 0.0, time.perf_counter()
 
     async def send(body: bytes) -> None:
-        posted.add(await post_one(http, spec, body))
+        try:
+            posted.add(await post_one(http, spec, body))
+        except (RuntimeError, aiohttp.ClientError):
+            posted.refused += 1
 
     for k, body in enumerate(all_bodies):
         due = started + k * interval
@@ -85,6 +88,7 @@ async def fresh(spec: dict[str, Any]) -> dict[str, Any]:
         "offered_events_per_s": offered,
         "accepted": posted.accepted,
         "rejected": posted.rejected,
+        "refused_batches": posted.refused,
         "batches": len(posted.acks),
         "unseen_batches": sum(1 for _, p in posted.acks if p > polls[-1][1]),
         "p50_ms": percentile(delays, 0.5),

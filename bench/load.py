@@ -53,6 +53,7 @@ def bodies(spec: dict[str, Any], count: int) -> list[bytes]:
 class Posted:
     accepted: int = 0
     rejected: int = 0
+    refused: int = 0  # whole batches answered with an error (fresh mode goes on)
     newest: Position = (0, 0)
     acks: list[tuple[float, Position]] = field(default_factory=list)
 

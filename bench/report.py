@@ -128,18 +128,18 @@ def e2e_rows(f: Figures, db: str) -> list[Row]:
 def fresh_row(f: Figures, db: str) -> Row:
     p99 = f[f"{db}.fresh.p99_ms"]
     offered = f[f"{db}.fresh.offered_per_s"]
-    unseen = f[f"{db}.fresh.unseen"]
+    unseen, refused = f[f"{db}.fresh.unseen"], f.get(f"{db}.fresh.refused", 0)
     shown = f"{spread(f[f'{db}.fresh.p50_ms'], p99)} at {offered:,.0f} events/s"
-    shown += f", poll {f[f'{db}.fresh.poll_ms']:.0f} ms" + (
-        f", {unseen:.0f} batches unseen" if unseen else ""
-    )
+    shown += f", poll {f[f'{db}.fresh.poll_ms']:.0f} ms"
+    shown += f", {unseen:.0f} batches unseen" if unseen else ""
+    shown += f", {refused:.0f} batches refused" if refused else ""
     return Row(
         f"[{db}] freshness, 202 to visible",
         shown,
         NOTHING,
         NOTHING,
         "p99 < 250 ms",
-        verdict(p99 < 250 and not unseen),
+        verdict(p99 < 250 and not unseen and not refused),
     )
 
 

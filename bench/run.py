@@ -107,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fold-events", type=int, default=30_000)
     p.add_argument("--e2e-events", type=int, default=30_000)
     p.add_argument("--fresh-seconds", type=float, default=15.0)
-    p.add_argument("--wrk-seconds", type=float, default=8.0)
+    p.add_argument("--wrk-seconds", type=float, default=6.0)
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--quick", action="store_true", help="small sizes, for trying the bench out")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json")

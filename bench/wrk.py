@@ -14,7 +14,7 @@ SCRIPTS = Path(__file__).parent / "wrk"
 class WrkSettings:
     threads: int = 1
     connections: int = 32
-    seconds: float = 8.0
+    seconds: float = 6.0
 
 
 @dataclass(frozen=True)
