@@ -12,7 +12,7 @@ $(UV):
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 .venv/.installed: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --python $(PYTHON) && touch $@
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) && touch $@
 
 install: .venv/.installed
 
