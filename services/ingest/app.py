@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from services.ingest import appender
 from services.ingest.cache import ReferenceCache
+from services.ingest.coalesce import Coalescer
 from services.ingest.idempotency import Appender
 from services.ingest.limiter import RateLimiter
 from services.ingest.requests import (
@@ -48,11 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine, redis = runtime.engine(settings), runtime.async_redis(settings)
-        reference = ReferenceCache(engine, redis, settings.admin_token)
+        coalescer = Coalescer(redis)
+        reference = ReferenceCache(engine, coalescer, settings.admin_token)
         ingest = appender.Ingest(
             reference,
             redis,
-            Appender(redis, settings.idempotency_ttl_seconds),
+            Appender(coalescer, settings.idempotency_ttl_seconds),
             RateLimiter(settings.rate_limit_events_per_second),
         )
         resources = Resources(settings, engine, redis, ingest)
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _resources(request: Request) -> Resources:
+async def _resources(request: Request) -> Resources:  # async: no thread pool hop
     resources: Resources = request.app.state.resources
     return resources
 
@@ -102,7 +104,9 @@ async def _principal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     secret = bearer_secret(authorization)
-    return await _resources(request).ingest.reference.principal(secret)
+    reference = (await _resources(request)).ingest.reference
+    await reference.refresh()
+    return await reference.principal(secret)
 
 
 ResourcesDep = Annotated[Resources, Depends(_resources)]

@@ -1,9 +1,10 @@
 """Tokens and sessions as ingest last read them from SQL, kept while nothing changed.
 
-Every request first reads the change mark (`shared.reference`, one Redis GET): when it
-differs from the mark the memory was filled under, the memory is dropped and SQL is read
-again. An entry also expires after `MAX_AGE` seconds, so a change whose mark could not be
-written (Redis was away at that moment) still reaches ingest. Unknown tokens and sessions
+Every request first reads the change mark (`shared.reference`: a GET in the pipeline that
+concurrent requests share): when it differs from the mark the memory was filled under,
+the memory is dropped and SQL is read again. An entry also expires after `MAX_AGE`
+seconds, so a change whose mark could not be written (Redis was away at that moment)
+still reaches ingest. Unknown tokens and sessions
 are never remembered: a token or session created a moment ago is found at once.
 """
 
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
-from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from sqlalchemy import Engine
 
+from services.ingest.coalesce import Coalescer
 from services.ingest.gate import SessionState, load_sessions
 from shared.auth import Principal, authenticate, hash_token
 from shared.reference import CHANGED_KEY
@@ -27,16 +29,24 @@ V = TypeVar("V")
 @dataclass
 class ReferenceCache:
     engine: Engine
-    redis: Redis
+    coalescer: Coalescer
     admin_token: str | None
     now: Callable[[], float] = time.monotonic
     _mark: Any = None
     _principals: dict[str, tuple[float, Principal]] = field(default_factory=dict)
     _sessions: dict[str, tuple[float, SessionState]] = field(default_factory=dict)
 
+    async def refresh(self) -> None:
+        """Read the change mark; forget everything if it moved. Once per request, first."""
+        mark = await self.coalescer.run(_get_mark)
+        if mark != self._mark:
+            self._principals.clear()
+            self._sessions.clear()
+            self._mark = mark
+
     async def principal(self, secret: str) -> Principal:
         """The token's principal; raises DomainError(UNAUTHORIZED) like `authenticate`."""
-        mark = await self._check_mark()
+        mark = self._mark
         key = hash_token(secret)
         found = self._fresh(self._principals, key)
         if found is not None:
@@ -48,7 +58,7 @@ class ReferenceCache:
 
     async def sessions(self, session_ids: Iterable[str]) -> dict[str, SessionState]:
         """The states of those of `session_ids` that exist."""
-        mark = await self._check_mark()
+        mark = self._mark
         wanted = set(session_ids)
         known = {s: state for s in wanted if (state := self._fresh(self._sessions, s))}
         missing = wanted - known.keys()
@@ -61,16 +71,12 @@ class ReferenceCache:
             known.update(loaded)
         return known
 
-    async def _check_mark(self) -> Any:
-        mark = await self.redis.get(CHANGED_KEY)
-        if mark != self._mark:
-            self._principals.clear()
-            self._sessions.clear()
-            self._mark = mark
-        return mark
-
     def _fresh(self, entries: dict[str, tuple[float, V]], key: str) -> V | None:
         entry = entries.get(key)
         if entry is None or self.now() - entry[0] > MAX_AGE:
             return None
         return entry[1]
+
+
+async def _get_mark(pipe: Pipeline) -> None:
+    pipe.get(CHANGED_KEY)

@@ -6,16 +6,14 @@ same `event_id` is refused. Fingerprints live for `EXPO_IDEMPOTENCY_TTL_SECONDS`
 that a retry is appended again and the SQL event store still counts it once.
 """
 
-import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from services.ingest.coalesce import Coalescer
 from shared.events import Event
 from shared.stream import FIELD, seen_key, stream_key, to_fields
 
@@ -48,51 +46,12 @@ def fingerprint(event_type: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
-Queue = Callable[[Pipeline], Awaitable[None]]
-
-
-class Coalescer:
-    """Runs the Redis commands of concurrent requests together, one pipeline per round
-    trip: while one pipeline is on its way, the commands that arrive wait for the next.
-    Each request still gets its own reply (or error) only once Redis has answered."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-        self._waiting: list[tuple[Queue, asyncio.Future[Any]]] = []
-        self._sender: asyncio.Task[None] | None = None
-
-    async def run(self, queue: Queue) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append((queue, future))
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send())
-        return await future
-
-    async def _send(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for queue, _ in batch:
-                        await queue(pipe)
-                    replies = await pipe.execute(raise_on_error=False)
-            except Exception as error:  # every waiting request gets it
-                replies = [error] * len(batch)
-            for (_, future), reply in zip(batch, replies, strict=True):
-                if future.done():
-                    continue  # its request was cancelled
-                if isinstance(reply, Exception):
-                    future.set_exception(reply)
-                else:
-                    future.set_result(reply)
-
-
 class Appender:
-    def __init__(self, redis: Redis, ttl_seconds: int) -> None:
-        self.redis = redis
+    def __init__(self, coalescer: Coalescer, ttl_seconds: int) -> None:
+        self.redis = coalescer.redis
         self.ttl = ttl_seconds
-        self.script = redis.register_script(APPEND_ONCE)
-        self.coalescer = Coalescer(redis)
+        self.script = self.redis.register_script(APPEND_ONCE)
+        self.coalescer = coalescer
 
     async def append(self, event: Event, print_: str | None) -> Outcome:
         """Append `event`; with a fingerprint, at most once per event_id."""
