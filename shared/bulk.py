@@ -23,7 +23,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 
 def among(conn: Connection, column: Column[Any], values: Collection[str]) -> ColumnElement[bool]:
@@ -46,20 +46,42 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), list(rows))
         return
-    columns = list(rows[0])
-    names = ", ".join(f'"{name}"' for name in columns)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in columns])
+    _copy(conn, table.name, rows)
 
 
 def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows, or overwrite the non-key columns of rows whose key exists already."""
+    """Insert rows, or overwrite the non-key columns of rows whose key exists already.
+
+    On PostgreSQL the rows are copied into a temporary table (emptied at commit) and
+    merged from there in one statement."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    values = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
+    columns = list(rows[0])
+    if conn.dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
+        values = {c: stmt.excluded[c] for c in columns if c not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
+        return
+    staging = f"staged_{table.name}"
+    names = ", ".join(f'"{name}"' for name in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    conn.exec_driver_sql(
+        f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" '
+        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    )
+    _copy(conn, staging, rows)
+    conn.exec_driver_sql(  # names from the table's metadata, values only through COPY
+        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" '  # noqa: S608
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+    conn.exec_driver_sql(f'TRUNCATE "{staging}"')
+
+
+def _copy(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    names = ", ".join(f'"{name}"' for name in columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
