@@ -84,6 +84,11 @@ def measure_once(plan: Plan, server: str | None, info: dict[str, str]) -> Result
             )
             measured = measure_stack(up, plan, lambda what, lb=label: say(f"{lb}: {what}"))
             found |= {f"{label}.{key}": value for key, value in measured.items()}
+        logs = RESULTS / "logs" / label
+        shutil.rmtree(logs, ignore_errors=True)
+        logs.mkdir(parents=True)
+        for log in var_dir.glob("*.log"):
+            shutil.copy(log, logs / log.name)
         shutil.rmtree(var_dir, ignore_errors=True)
     return found
 

@@ -10,9 +10,13 @@ Making and folding the events is the slow part and does not depend on the databa
 it is done once per bench (`prepare`) and written to each database (`store`).
 """
 
+import dataclasses
+import multiprocessing
 import sqlite3
 import time
+import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,11 +25,10 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Table, make_url
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import make_url
 
 from bench.database import libpq, sqlite_connect
-from bench.workload import Workload
+from bench.workload import Workload, build, key_of
 from services.aggregator.projection import (
     ATTENDEES,
     COUNTRIES,
@@ -40,10 +43,11 @@ from services.aggregator.projection import (
     exhibitor_row,
 )
 from shared.events import Event, encode_event
-from shared.fold import State, fold
+from shared.fold import State, Totals, fold
 from shared.tables import utcnow
 
 CHUNK = 50_000
+PARTS = 2  # worker processes making and folding events
 OPENED = datetime(2025, 9, 26, 1, 0, tzinfo=UTC)
 SESSION_LENGTH = timedelta(days=4)
 SOURCE = "bench-seed"
@@ -60,33 +64,113 @@ EVENT_COLUMNS = (
     "stored_at",
 )
 Row = tuple[Any, ...]
+Records = dict[str, tuple[tuple[str, ...], list[Row]]]  # table -> columns, rows
 
 
 @dataclass
 class Seed:
-    """A session's events as stored rows, and its projection rows."""
+    """A session's events as stored rows, and its projection rows (times as UTC text, the
+    way SQLAlchemy stores them on SQLite; PostgreSQL reads the same text in UTC)."""
 
     session_id: str
     count: int
     events: list[Row] = field(default_factory=list)
-    projections: list[tuple[Table, list[dict[str, Any]]]] = field(default_factory=list)
+    records: Records = field(default_factory=dict)
     seconds: float = 0.0  # spent making and folding them
+
+
+@dataclass
+class _Part:
+    events: list[Row]
+    records: Records
+    country_refs: dict[str, int]
+    totals: Totals
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _rows(dicts: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[Row]]:
+    columns = tuple(dicts[0]) if dicts else ()
+    return columns, [tuple(_text(d[c]) for c in columns) for d in dicts]
 
 
 @cache
 def prepare(session_id: str, count: int, seed_value: int) -> Seed:
-    """Make `count` events of a session and fold them (once per process)."""
+    """Make `count` events of a session and fold them (once per process).
+
+    Both cores work: each worker makes and folds the events whose record (attendee, deal,
+    exhibitor) falls in its part. Parts share no record, so their figures add up."""
     started = time.perf_counter()
-    made, workload, state = Seed(session_id, count), Workload(seed_value), State()
-    step, stored_at = SESSION_LENGTH / count, utcnow()
-    for first in range(0, count, CHUNK):
-        numbers = range(first, min(count, first + CHUNK))
-        events = [workload.event(session_id, OPENED + step * n, SOURCE) for n in numbers]
-        fold(events, state)
-        made.events += [_event_row(e, n, stored_at) for e, n in zip(events, numbers, strict=True)]
-    made.projections = _projections(session_id, state, count)
+    context = multiprocessing.get_context("fork")
+    jobs = [(session_id, count, seed_value, part) for part in range(PARTS)]
+    with ProcessPoolExecutor(PARTS, mp_context=context) as pool:
+        parts = list(pool.map(_prepare_part, jobs))
+    made = Seed(session_id, count)
+    for part in parts:
+        made.events += part.events
+        for table, (columns, rows) in part.records.items():
+            made.records.setdefault(table, (columns, []))[1].extend(rows)
+    refs: dict[str, int] = {}
+    for part in parts:
+        for country, n in part.country_refs.items():
+            refs[country] = refs.get(country, 0) + n
+    totals = _add([part.totals for part in parts], refs)
+    made.records[COUNTRIES.name] = _rows([country_row(session_id, k, n) for k, n in refs.items()])
+    figures = {
+        "session_id": session_id,
+        **counters(totals),
+        "events": count,
+        "as_of": totals.as_of,
+        "position": f"{1_700_000_000_000 + count - 1}-0",
+    }
+    made.records[FIGURES.name] = _rows([figures])
     made.seconds = time.perf_counter() - started
     return made
+
+
+def _prepare_part(job: tuple[str, int, int, int]) -> _Part:
+    session_id, count, seed_value, part = job
+    workload, state, rows = Workload(seed_value), State(), []
+    step, stored_at = SESSION_LENGTH / count, _text(utcnow())
+    mine: list[tuple[Event, int]] = []
+    for n in range(count):
+        fields, event_id = workload.draw()  # every part draws all, to stay in step
+        if zlib.crc32(key_of(fields).encode()) % PARTS == part:
+            mine.append((build(fields, event_id, session_id, OPENED + step * n, SOURCE), n))
+        if len(mine) == CHUNK or (n == count - 1 and mine):
+            fold([event for event, _ in mine], state)
+            rows += [_event_row(event, number, stored_at) for event, number in mine]
+            mine = []
+    records = {
+        ATTENDEES.name: _rows([attendee_row(session_id, k, a) for k, a in state.attendees.items()]),
+        DEALS.name: _rows([deal_row(session_id, k, d) for k, d in state.deals.items()]),
+        EXHIBITORS.name: _rows(
+            [exhibitor_row(session_id, k, x) for k, x in state.exhibitors.items()]
+        ),
+    }
+    return _Part(rows, records, state.country_refs, state.totals)
+
+
+def _add(parts: Sequence[Totals], refs: dict[str, int]) -> Totals:
+    """The totals of parts that share no attendee, deal or exhibitor: counts added, the
+    countries recounted from the merged references, the latest as_of."""
+    merged = Totals()
+    for name in (f.name for f in dataclasses.fields(Totals)):
+        values = [getattr(part, name) for part in parts]
+        if name == "countries":
+            value: Any = sum(1 for n in refs.values() if n > 0)
+        elif name == "as_of":
+            value = max((v for v in values if v is not None), default=None)
+        elif isinstance(values[0], dict):
+            value = {key: sum(v[key] for v in values) for key in values[0]}
+        else:
+            value = sum(values[1:], values[0])
+        setattr(merged, name, value)
+    return merged
 
 
 def store(database_url: str, made: Seed) -> float:
@@ -94,23 +178,22 @@ def store(database_url: str, made: Seed) -> float:
     started = time.perf_counter()
     with _writer(database_url) as writer:
         for first in range(0, len(made.events), CHUNK):
-            writer.write(EVENTS, EVENT_COLUMNS, made.events[first : first + CHUNK])
-        writer.clear(FIGURES, made.session_id)  # the API made an empty one for the session
-        for table, rows in made.projections:
+            writer.write(EVENTS.name, EVENT_COLUMNS, made.events[first : first + CHUNK])
+        writer.clear(FIGURES.name, made.session_id)  # the API made an empty one for it
+        for table, (columns, rows) in made.records.items():
             if rows:
-                columns = tuple(rows[0])
-                writer.write(table, columns, [tuple(r[c] for c in columns) for r in rows])
+                writer.write(table, columns, rows)
     return time.perf_counter() - started
 
 
-def _event_row(event: Event, number: int, stored_at: datetime) -> Row:
+def _event_row(event: Event, number: int, stored_at: str) -> Row:
     """As the aggregator stores an event (services/aggregator/projection.py store_new)."""
     return (
         str(event.event_id),
         event.session_id,
         event.type,
-        event.occurred_at,
-        event.recorded_at,
+        _text(event.occurred_at),
+        _text(event.recorded_at),
         event.schema_version,
         event.source,
         f"{1_700_000_000_000 + number}-0",
@@ -119,29 +202,10 @@ def _event_row(event: Event, number: int, stored_at: datetime) -> Row:
     )
 
 
-def _projections(
-    session_id: str, state: State, count: int
-) -> list[tuple[Table, list[dict[str, Any]]]]:
-    figures = {
-        "session_id": session_id,
-        **counters(state.totals),
-        "events": count,
-        "as_of": state.totals.as_of,
-        "position": f"{1_700_000_000_000 + count - 1}-0",
-    }
-    return [
-        (ATTENDEES, [attendee_row(session_id, k, a) for k, a in state.attendees.items()]),
-        (DEALS, [deal_row(session_id, k, d) for k, d in state.deals.items()]),
-        (EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in state.exhibitors.items()]),
-        (COUNTRIES, [country_row(session_id, k, n) for k, n in state.country_refs.items()]),
-        (FIGURES, [figures]),
-    ]
-
-
 class Writer(Protocol):
-    def write(self, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None: ...
+    def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None: ...
 
-    def clear(self, table: Table, session_id: str) -> None: ...
+    def clear(self, table: str, session_id: str) -> None: ...
 
 
 @contextmanager
@@ -155,29 +219,25 @@ def _writer(database_url: str) -> Iterator[Writer]:
             conn.close()
         return
     with psycopg.connect(libpq(database_url)) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")  # the times are UTC text
         yield _CopyWriter(pg)
 
 
 class _SqliteWriter:
-    """executemany with the column types' own conversions, one transaction per call."""
+    """executemany, one transaction per call."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.dialect = sqlite.dialect()
 
-    def write(self, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
-        convert = [table.c[c].type.bind_processor(self.dialect) for c in columns]
-        values = [
-            tuple(f(v) if f else v for f, v in zip(convert, row, strict=True)) for row in rows
-        ]
+    def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         marks = ", ".join("?" * len(columns))
-        statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
         self.conn.execute("BEGIN IMMEDIATE")
-        self.conn.executemany(statement, values)
+        self.conn.executemany(statement, rows)
         self.conn.execute("COMMIT")
 
-    def clear(self, table: Table, session_id: str) -> None:
-        self.conn.execute(f"DELETE FROM {table.name} WHERE session_id = ?", [session_id])  # noqa: S608
+    def clear(self, table: str, session_id: str) -> None:
+        self.conn.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])  # noqa: S608
 
 
 class _CopyWriter:
@@ -186,18 +246,16 @@ class _CopyWriter:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
 
-    def write(self, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> None:
+    def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
         with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
         self.conn.commit()
 
-    def clear(self, table: Table, session_id: str) -> None:
-        statement = sql.SQL("DELETE FROM {} WHERE session_id = %s").format(
-            sql.Identifier(table.name)
-        )
+    def clear(self, table: str, session_id: str) -> None:
+        statement = sql.SQL("DELETE FROM {} WHERE session_id = %s").format(sql.Identifier(table))
         self.conn.execute(statement, [session_id])
         self.conn.commit()

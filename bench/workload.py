@@ -106,22 +106,40 @@ class Workload:
     def uuid(self) -> UUID:
         return UUID(int=self.rng.getrandbits(128), version=4)
 
+    def draw(self) -> tuple[dict[str, Any], UUID]:
+        """The fields of the next event and its id, without building it."""
+        fields = self.fields()
+        return fields, self.uuid()
+
     def event(self, session_id: str, at: datetime, source: str) -> Event:
         """The event ingest would have made of the next item, accepted at `at`."""
-        fields = self.fields()
-        kind = fields.pop("type")
-        envelope = {
-            "event_id": self.uuid(),
-            "session_id": session_id,
-            "occurred_at": at,
-            "recorded_at": at + timedelta(milliseconds=40),
-            "source": source,
-        }
-        return _event(kind, envelope, fields)
+        fields, event_id = self.draw()
+        return build(fields, event_id, session_id, at, source)
 
 
-def _event(kind: str, envelope: dict[str, Any], fields: dict[str, Any]) -> Event:
+def key_of(fields: dict[str, Any]) -> str:
+    """The record an event's fold touches: its attendee, deal or exhibitor."""
+    for name in ("attendee_id", "deal_id", "exhibitor_id"):
+        if name in fields:
+            return str(fields[name])
+    msg = f"no key in {fields}"
+    raise ValueError(msg)
+
+
+def build(
+    fields: dict[str, Any], event_id: UUID, session_id: str, at: datetime, source: str
+) -> Event:
+    """The event of drawn fields, as ingest would have accepted it at `at`."""
+    values = {
+        **fields,
+        "event_id": event_id,
+        "session_id": session_id,
+        "occurred_at": at,
+        "recorded_at": at + timedelta(milliseconds=40),
+        "source": source,
+    }
+    kind = values.pop("type")
     if kind == "deal.signed":
-        return DealSigned(**envelope, **fields, amount_cny=fields["amount"])
-    made: Event = MODELS[kind](**envelope, **fields)
+        return DealSigned(**values, amount_cny=values["amount"])
+    made: Event = MODELS[kind](**values)
     return made
