@@ -2,7 +2,6 @@
 
 import time
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.metrics import HTTP_SECONDS
@@ -34,9 +33,6 @@ class RequestMetrics:
 
 
 def _route(scope: Scope) -> str:
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    """The template of the route that answered (the router notes it in the scope)."""
+    route = scope.get("route")
+    return "unmatched" if route is None else str(getattr(route, "path", "other"))

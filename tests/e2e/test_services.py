@@ -243,6 +243,10 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
     for name in ("api", "ingest", "aggregator"):
         metrics = services.client(name).get("/metrics").text
         assert "expo_" in metrics
+    assert services.client("api").get("/v1/no-such-thing").status_code == 404
+    requests = services.client("api").get("/metrics").text
+    assert 'route="/v1/display/{expo_id}",status="304"' in requests  # templates, not paths
+    assert 'route="unmatched",status="404"' in requests
     folded = services.client("aggregator").get("/metrics").text
     assert 'expo_aggregator_events_folded_total{type="attendee.checked_in"} 5.0' in folded
 
