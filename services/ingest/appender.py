@@ -1,6 +1,7 @@
 """Appending accepted events to their session streams, each client event id at most once."""
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,8 +122,12 @@ async def append_batch(ingest: Ingest, who: Principal, items: Sequence[Any]) -> 
         admitted.append((index, post))
     await _keep_rejected(ingest.redis, refused)
     outcomes = await ingest.appender.append_many([(p.event, p.fingerprint) for _, p in admitted])
+    counted: Counter[tuple[str, str]] = Counter()
     for (index, post), outcome in zip(admitted, outcomes, strict=True):
+        counted[post.event.type, _result(outcome)] += 1
         results.append(_item_result(index, post.event, outcome))
+    for (event_type, result), n in counted.items():
+        metrics.INGESTED.labels(event_type, result).inc(n)
     return BatchResult(results=sorted(results, key=lambda r: r.index))
 
 
@@ -139,7 +144,6 @@ def _conflict(event: Event, outcome: Outcome) -> DomainError:
 
 
 def _item_result(index: int, event: Event, outcome: Outcome) -> ItemResult:
-    metrics.INGESTED.labels(event.type, _result(outcome)).inc()
     if outcome.status == "conflict":
         return _rejected(index, _conflict(event, outcome), event, count=False)
     return ItemResult(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from sqlmodel import Session
 
@@ -269,3 +270,36 @@ def test_an_aggregator_started_before_its_redis_waits_and_then_folds(
         finally:
             stop.set()
             late_redis.close()
+
+
+def _ingested(stack: Stack) -> dict[tuple[str, str], float]:
+    text = stack.ingest.get("/metrics").text
+    return {
+        (sample.labels["type"], sample.labels["result"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "expo_ingest_events"
+        for sample in family.samples
+        if sample.name == "expo_ingest_events_total"
+    }
+
+
+def test_ingest_counts_each_batch_item_once_under_its_type_and_result(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    before = _ingested(stack)
+    retried = {"type": "attendee.checked_in", "session_id": session, **SCAN}
+    retried["event_id"] = str(uuid.uuid4())
+    items = [
+        retried,
+        retried,
+        {"type": "attendee.checked_in", "session_id": session, **SCAN},
+        {"type": "attendee.checked_in", "session_id": "no-such-session", **SCAN},
+    ]
+    response = stack.ingest.post("/v1/events:batch", json={"events": items}, headers=ADMIN)
+    assert [r["status"] for r in response.json()["results"]] == ["accepted"] * 3 + ["rejected"]
+    after = _ingested(stack)
+    moved = {key: after[key] - before.get(key, 0.0) for key in after}
+    assert {key: n for key, n in moved.items() if n} == {
+        ("attendee.checked_in", "accepted"): 2,
+        ("attendee.checked_in", "duplicate"): 1,
+        ("attendee.checked_in", "unknown_session"): 1,
+    }
