@@ -82,7 +82,7 @@ def ingest_rows(f: Figures, db: str) -> list[Row]:
 
 def fold_rows(f: Figures, db: str) -> list[Row]:
     fold = f[f"{db}.fold.per_s"]
-    shown = f"{rate(fold, 'events/s')} ({f[f'{db}.fold.events']:,.0f} events)"
+    shown = f"{rate(fold, 'events/s')} (over {f[f'{db}.fold.events']:,.0f} events)"
     rows = [
         share(
             f"[{db}] aggregator fold rate",
