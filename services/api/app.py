@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import admin, live, operations, pages, reads
+from services.api import admin, display, live, operations, pages, reads
 from services.api.deps import Resources
 from shared import health, openapi, problem, runtime
 from shared.settings import Settings, get_settings
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources = Resources.of(settings, runtime.engine(settings))
         app.state.redis = runtime.sync_redis(settings)
         app.state.hub = live.Hub(resources.reader)
+        app.state.displays = display.Displays(resources.reader)
         yield
         await app.state.hub.close()
         app.state.redis.close()
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problem.install(app)
     openapi.install(app)
+    app.include_router(display.router)  # first: screens poll it far more than anything else
     app.include_router(
         health.router(
             {

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -24,7 +25,7 @@ class Resources:
         return cls(settings, engine, read_only(engine))
 
 
-def resources(request: Request) -> Resources:
+async def resources(request: Request) -> Resources:
     found: Resources = request.app.state.resources
     return found
 
@@ -58,13 +59,14 @@ def admin(res: ResourcesDep, authorization: Annotated[str | None, Header()] = No
     return who
 
 
-def reader(
+async def reader(
     res: ResourcesDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal | None:
-    """Reads are public unless EXPO_PUBLIC_READS=false; then any valid token may read."""
+    """Reads are public unless EXPO_PUBLIC_READS=false; then any valid token may read.
+    A public read without a token costs no thread and no query."""
     if res.settings.public_reads and authorization is None:
         return None
-    return _principal(res, authorization)
+    return await run_in_threadpool(_principal, res, authorization)
 
 
 AdminDep = Annotated[Principal, Depends(admin)]

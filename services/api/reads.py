@@ -1,11 +1,11 @@
-"""Figures for people and screens: a session's totals, an expo's history, the display."""
+"""Figures for people: a session's totals and an expo's history (the display feed for
+screens is in `display.py`)."""
 
 import asyncio
-import hashlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -13,16 +13,9 @@ from sqlmodel import Session
 
 from services.api.admin import get_expo, get_session
 from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
-from services.api.schemas import (
-    Display,
-    DisplayFigures,
-    DisplaySession,
-    History,
-    HistoryRow,
-    Totals,
-)
+from services.api.schemas import History, HistoryRow, Totals
 from services.api.standing import Part, expo_parts, session_totals
-from shared.figures import Figures, Tally, total
+from shared.figures import Tally
 from shared.openapi import READ, problems
 from shared.stream import position_key
 
@@ -92,65 +85,6 @@ def history(expo_id: str, _: ReaderDep, db: ReadDbDep) -> History:
             )
         )
     return History(expo_id=expo_id, rows=rows)
-
-
-def _compact(figures: Figures) -> DisplayFigures:
-    return DisplayFigures.model_validate(
-        figures.model_dump(include=set(DisplayFigures.model_fields))
-    )
-
-
-def _shown(parts: list[Part]) -> Part | None:
-    """The open session (the latest, if several), else the latest that is not planned."""
-    sessions = [p for p in parts if p.session is not None]
-    for wanted in ({"open"}, {"closed"}, {"planned"}):
-        candidates = [p for p in sessions if p.session and p.session.status in wanted]
-        if candidates:
-            return candidates[-1]
-    return None
-
-
-@router.get(
-    "/v1/display/{expo_id}",
-    response_model=Display,
-    responses={
-        **problems(*READ),
-        304: {"description": "Unchanged since the ETag sent in If-None-Match."},
-    },
-)
-def display(expo_id: str, request: Request, _: ReaderDep, db: ReadDbDep) -> Response:
-    """Compact figures for hall screens. Poll with If-None-Match: 304 while unchanged."""
-    expo = get_expo(db, expo_id)
-    parts = _parts(db, expo_id)
-    shown = _shown(parts)
-    upto = [p for p in parts if shown is None or p.last_ordinal <= shown.last_ordinal]
-    body = Display(
-        expo_id=expo.id,
-        expo_name=expo.name,
-        editions=max((p.last_ordinal for p in upto), default=0),
-        session=None
-        if shown is None or shown.session is None
-        else DisplaySession(
-            id=shown.session.id,
-            name=shown.session.name,
-            ordinal=shown.session.ordinal,
-            status=shown.session.status,
-            as_of=shown.as_of,
-        ),
-        current=None if shown is None else _compact(shown.tally.figures()),
-        cumulative=_compact(total(p.tally for p in upto).figures()),
-    ).model_dump_json()
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in _etags(request.headers.get("if-none-match")):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
-
-
-def _etags(header: str | None) -> set[str]:
-    if not header:
-        return set()
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 class PageConfig(BaseModel):

@@ -1,0 +1,100 @@
+"""The display feed screens poll: its ETag moves with every change a screen would show, a
+304 never stands for an outdated body, and the reads behind it honour the token rules."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from tests.integration.conftest import ADMIN, Stack
+from tests.integration.test_figures_api import changed_display, checkin
+from tests.seeds import FOUR_PREVIOUS_SESSIONS
+
+
+def display(stack: Stack, expo: str) -> tuple[str, dict[str, Any]]:
+    answer = stack.api.get(f"/v1/display/{expo}")
+    assert answer.status_code == 200, answer.text
+    return answer.headers["etag"], answer.json()
+
+
+def unchanged(stack: Stack, expo: str, etag: str) -> bool:
+    answer = stack.api.get(f"/v1/display/{expo}", headers={"If-None-Match": etag})
+    return answer.status_code == 304 and answer.headers["etag"] == etag
+
+
+def test_the_display_etag_moves_with_each_fold_status_change_and_baseline(stack: Stack) -> None:
+    expo = stack.new_expo()
+    session = stack.new_session(expo, 5, "planned")
+    etag, body = display(stack, expo)
+    assert body["session"]["status"] == "planned"
+
+    stack.api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)
+    opened = changed_display(stack, expo, etag)
+    assert opened.json()["session"]["status"] == "open"
+
+    checkin(stack, session, "A1", "CN")
+    stack.fold()
+    folded = changed_display(stack, expo, opened.headers["etag"])
+    assert folded.json()["current"]["checkins"] == 1
+
+    added = stack.api.post(
+        f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS_SESSIONS, headers=ADMIN
+    )
+    assert added.status_code == 201
+    with_baseline = changed_display(stack, expo, folded.headers["etag"])
+    assert with_baseline.json()["cumulative"]["deals"] == 2107
+    assert with_baseline.json()["editions"] == 5
+
+    stack.api.patch(f"/v1/sessions/{session}", json={"status": "closed"}, headers=ADMIN)
+    closed = changed_display(stack, expo, with_baseline.headers["etag"])
+    assert closed.json()["session"]["status"] == "closed"
+    assert unchanged(stack, expo, closed.headers["etag"])
+    star = stack.api.get(f"/v1/display/{expo}", headers={"If-None-Match": "*"})
+    assert star.status_code == 304
+
+
+def test_once_a_change_shows_no_answer_hides_it_again(stack: Stack) -> None:
+    expo = stack.new_expo()
+    session = stack.new_session(expo, 1)
+    before, _ = display(stack, expo)
+    for attendee in ("A1", "A2", "A3"):
+        checkin(stack, session, attendee, "DE")
+        stack.fold()
+        shown = changed_display(stack, expo, before)
+        after = shown.headers["etag"]
+        for _ in range(20):
+            again = stack.api.get(f"/v1/display/{expo}", headers={"If-None-Match": before})
+            assert (again.status_code, again.headers["etag"]) == (200, after)
+            assert again.content == shown.content
+            assert unchanged(stack, expo, after)
+        before = after
+    assert display(stack, expo)[1]["current"]["attendees"] == 3
+
+
+def test_an_unknown_expo_is_404_and_displays_as_soon_as_it_is_created(stack: Stack) -> None:
+    expo = "expo-created-later-" + stack.new_expo()
+    missing = stack.api.get(f"/v1/display/{expo}")
+    assert (missing.status_code, missing.json()["reason"]) == (404, "unknown_expo")
+    created = stack.api.post("/v1/expos", json={"id": expo, "name": "Later"}, headers=ADMIN)
+    assert created.status_code == 201
+    assert display(stack, expo)[1]["expo_name"] == "Later"
+
+
+def test_a_private_display_needs_a_valid_token_on_every_request(stack: Stack) -> None:
+    expo = stack.new_expo()
+    stack.new_session(expo, 1)
+    private = stack.settings.model_copy(update={"public_reads": False})
+    issued = stack.api.post("/v1/tokens", json={"role": "display"}, headers=ADMIN).json()
+    token = {"Authorization": f"Bearer {issued['token']}"}
+    with TestClient(create_app(private)) as api:
+        assert api.get(f"/v1/display/{expo}").status_code == 401
+        etag = api.get(f"/v1/display/{expo}", headers=token).headers["etag"]
+        assert (
+            api.get(f"/v1/display/{expo}", headers={**token, "If-None-Match": etag}).status_code
+            == 304
+        )
+        stack.api.delete(f"/v1/tokens/{issued['id']}", headers=ADMIN)
+        assert (
+            api.get(f"/v1/display/{expo}", headers={**token, "If-None-Match": etag}).status_code
+            == 401
+        )
