@@ -211,7 +211,7 @@ def measure_stack(stack: Stack, plan: Plan, say: Any) -> Result:
     made = expos.create(stack)
     say("raw XADD limits")
     found = reference.xadd_limits(stack.redis_url, plan.xadd_seconds)
-    say("ingest (single and batch) with the aggregator frozen, then the fold")
+    say("ingest (single and batch) with the aggregator stopped, then the fold")
     found |= ingest_and_fold(stack, made, plan)
     say("raw insert limits")
     found |= reference.insert_limits(
