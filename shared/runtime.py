@@ -3,6 +3,7 @@
 import logging
 
 from redis import Redis
+from redis.asyncio import BlockingConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine
 
@@ -33,7 +34,16 @@ def sync_redis(settings: Settings) -> Redis:
 
 
 def async_redis(settings: Settings) -> AsyncRedis:
-    return AsyncRedis.from_url(redis_url(settings), socket_timeout=10, health_check_interval=10)
+    """A client whose pool makes a request wait (up to 10 s) for a free connection rather
+    than refusing it when all are busy."""
+    pool = BlockingConnectionPool.from_url(
+        redis_url(settings),
+        max_connections=50,
+        timeout=10,
+        socket_timeout=10,
+        health_check_interval=10,
+    )
+    return AsyncRedis.from_pool(pool)
 
 
 def engine(settings: Settings) -> Engine:

@@ -53,7 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reference = ReferenceCache(engine, coalescer, settings.admin_token)
         ingest = appender.Ingest(
             reference,
-            redis,
             Appender(coalescer, settings.idempotency_ttl_seconds),
             RateLimiter(settings.rate_limit_events_per_second),
         )

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from services.ingest.cache import ReferenceCache
+from services.ingest.coalesce import Coalescer
 from services.ingest.gate import admit
 from services.ingest.idempotency import Appender, Outcome, fingerprint
 from services.ingest.limiter import RateLimiter
@@ -34,10 +35,9 @@ ROLES: dict[str, set[Role]] = {
 
 @dataclass(frozen=True)
 class Ingest:
-    """What appending needs: sessions from SQL, streams in Redis, the per-token limit."""
+    """What appending needs: tokens and sessions, streams in Redis, the per-token limit."""
 
     reference: ReferenceCache
-    redis: Redis
     appender: Appender
     limiter: RateLimiter
 
@@ -80,7 +80,7 @@ async def append_one(ingest: Ingest, who: Principal, roles: set[Role], build: Bu
         admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
     except DomainError as error:
         metrics.INGESTED.labels(event.type, error.reason.value).inc()
-        await _keep_rejected(ingest.redis, [(event, error)])
+        await _keep_rejected(ingest.appender.coalescer, [(event, error)])
         raise
     outcome = await ingest.appender.append(event, post.fingerprint)
     metrics.INGESTED.labels(event.type, _result(outcome)).inc()
@@ -120,7 +120,7 @@ async def append_batch(ingest: Ingest, who: Principal, items: Sequence[Any]) -> 
             refused.append((event, error))
             continue
         admitted.append((index, post))
-    await _keep_rejected(ingest.redis, refused)
+    await _keep_rejected(ingest.appender.coalescer, refused)
     outcomes = await ingest.appender.append_many([(p.event, p.fingerprint) for _, p in admitted])
     counted: Counter[tuple[str, str]] = Counter()
     for (index, post), outcome in zip(admitted, outcomes, strict=True):
@@ -161,22 +161,26 @@ def _item(raw: Any, received_at: datetime, who: Principal) -> Posted:
     return posted(item, item.to_event(received_at, who.token_id))
 
 
-async def _keep_rejected(redis: Redis, refused: Sequence[tuple[Event, DomainError]]) -> None:
+async def _keep_rejected(
+    coalescer: Coalescer, refused: Sequence[tuple[Event, DomainError]]
+) -> None:
     """Scans refused for their session are kept for statistics; losing one of these
     records never turns a refusal into an error."""
     scans = [scan for event, error in refused if (scan := rejection.of(event, error))]
     if not scans:
         return
+
+    async def queue(pipe: Pipeline) -> None:
+        for scan in scans:
+            pipe.xadd(
+                rejection.STREAM,
+                rejection.to_fields(scan),  # type: ignore[arg-type]
+                maxlen=rejection.MAX_ENTRIES,
+                approximate=True,
+            )
+
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for scan in scans:
-                pipe.xadd(
-                    rejection.STREAM,
-                    rejection.to_fields(scan),  # type: ignore[arg-type]
-                    maxlen=rejection.MAX_ENTRIES,
-                    approximate=True,
-                )
-            await pipe.execute()
+        await coalescer.run(queue)
     except RedisError:
         logger.warning("could not keep %d rejected scans", len(scans), exc_info=True)
         return

@@ -38,7 +38,7 @@ class ReferenceCache:
 
     async def refresh(self) -> None:
         """Read the change mark; forget everything if it moved. Once per request, first."""
-        mark = await self.coalescer.run(_get_mark)
+        [mark] = await self.coalescer.run(_get_mark)
         if mark != self._mark:
             self._principals.clear()
             self._sessions.clear()

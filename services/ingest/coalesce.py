@@ -13,15 +13,20 @@ Queue = Callable[[Pipeline], Awaitable[None]]
 class Coalescer:
     """Runs the Redis commands of concurrent requests together, one pipeline per round
     trip: while one pipeline is on its way, the commands that arrive wait for the next.
-    Each request still gets its own reply (or error) only once Redis has answered."""
+    Each request still gets its own replies (or error) only once Redis has answered.
+
+    Ingest sends all its Redis commands this way, so it needs one connection however many
+    requests are in flight, instead of one per request (a pool that runs out refuses)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._waiting: list[tuple[Queue, asyncio.Future[Any]]] = []
+        self._waiting: list[tuple[Queue, asyncio.Future[list[Any]]]] = []
         self._sender: asyncio.Task[None] | None = None
 
-    async def run(self, queue: Queue) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    async def run(self, queue: Queue) -> list[Any]:
+        """The replies to the commands `queue` adds to the pipeline, in order; raises the
+        first error among them."""
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._waiting.append((queue, future))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send())
@@ -30,17 +35,25 @@ class Coalescer:
     async def _send(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            ends: list[int] = []
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for queue, _ in batch:
                         await queue(pipe)
+                        ends.append(len(pipe.command_stack))
                     replies = await pipe.execute(raise_on_error=False)
             except Exception as error:  # every waiting request gets it
-                replies = [error] * len(batch)
-            for (_, future), reply in zip(batch, replies, strict=True):
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            start = 0
+            for (_, future), end in zip(batch, ends, strict=True):
+                mine, start = replies[start:end], end
                 if future.done():
                     continue  # its request was cancelled
-                if isinstance(reply, Exception):
-                    future.set_exception(reply)
+                failed = next((r for r in mine if isinstance(r, Exception)), None)
+                if failed is not None:
+                    future.set_exception(failed)
                 else:
-                    future.set_result(reply)
+                    future.set_result(mine)

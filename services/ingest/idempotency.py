@@ -59,14 +59,15 @@ class Appender:
         async def queue(pipe: Pipeline) -> None:
             await self._queue(pipe, event, print_)
 
-        reply = await self.coalescer.run(queue)
+        [reply] = await self.coalescer.run(queue)
         return _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
 
     async def append_many(self, events: list[tuple[Event, str | None]]) -> list[Outcome]:
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async def queue(pipe: Pipeline) -> None:
             for event, print_ in events:
                 await self._queue(pipe, event, print_)
-            replies = await pipe.execute()
+
+        replies = await self.coalescer.run(queue) if events else []
         return [
             _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
             for (_, print_), reply in zip(events, replies, strict=True)
