@@ -29,7 +29,32 @@ local position = redis.call('XADD', KEYS[2], '*', 'event', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. position, 'EX', ARGV[2])
 return {'appended', position}
 """
-assert FIELD == b"event"  # the script writes the same field the codec reads
+# The events of one session from a batch, in one call (one reply array instead of a reply
+# per event). KEYS[1]: the stream; KEYS[2..]: the fingerprint keys of the events that have
+# one, in order. ARGV[1]: ttl seconds; then per event its fingerprint ('' for none) and the
+# encoded event. Returns status, position, status, position, ...
+APPEND_MANY = """
+local replies, k = {}, 2
+for i = 2, #ARGV, 2 do
+  local fingerprint, status, position = ARGV[i], 'appended', nil
+  local seen = fingerprint ~= '' and redis.call('GET', KEYS[k])
+  if seen then
+    local before
+    before, position = string.match(seen, '^([^|]*)|(.*)$')
+    status = before == fingerprint and 'duplicate' or 'conflict'
+  else
+    position = redis.call('XADD', KEYS[1], '*', 'event', ARGV[i + 1])
+    if fingerprint ~= '' then
+      redis.call('SET', KEYS[k], fingerprint .. '|' .. position, 'EX', ARGV[1])
+    end
+  end
+  if fingerprint ~= '' then k = k + 1 end
+  replies[#replies + 1] = status
+  replies[#replies + 1] = position
+end
+return replies
+"""
+assert FIELD == b"event"  # the scripts write the same field the codec reads
 
 Status = Literal["appended", "duplicate", "conflict"]
 
@@ -51,6 +76,7 @@ class Appender:
         self.redis = coalescer.redis
         self.ttl = ttl_seconds
         self.script = self.redis.register_script(APPEND_ONCE)
+        self.many = self.redis.register_script(APPEND_MANY)
         self.coalescer = coalescer
 
     async def append(self, event: Event, print_: str | None) -> Outcome:
@@ -63,15 +89,27 @@ class Appender:
         return _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
 
     async def append_many(self, events: list[tuple[Event, str | None]]) -> list[Outcome]:
+        """Append a batch's events in order: one script call per session."""
+        by_session: dict[str, list[int]] = {}
+        for index, (event, _) in enumerate(events):
+            by_session.setdefault(event.session_id, []).append(index)
+
         async def queue(pipe: Pipeline) -> None:
-            for event, print_ in events:
-                await self._queue(pipe, event, print_)
+            for session_id, indexes in by_session.items():
+                keys, args = [stream_key(session_id)], list[Any]([self.ttl])
+                for index in indexes:
+                    event, print_ = events[index]
+                    if print_ is not None:
+                        keys.append(seen_key(session_id, str(event.event_id)))
+                    args += [print_ or "", to_fields(event)[FIELD]]
+                await self.many(keys=keys, args=args, client=pipe)
 
         replies = await self.coalescer.run(queue) if events else []
-        return [
-            _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
-            for (_, print_), reply in zip(events, replies, strict=True)
-        ]
+        outcomes: list[Outcome | None] = [None] * len(events)
+        for indexes, reply in zip(by_session.values(), replies, strict=True):
+            for n, index in enumerate(indexes):
+                outcomes[index] = _outcome(reply[2 * n : 2 * n + 2])
+        return [outcome for outcome in outcomes if outcome is not None]
 
     async def _queue(self, pipe: Pipeline, event: Event, print_: str | None) -> None:
         if print_ is None:
