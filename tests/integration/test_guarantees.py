@@ -303,3 +303,37 @@ def test_ingest_counts_each_batch_item_once_under_its_type_and_result(stack: Sta
         ("attendee.checked_in", "duplicate"): 1,
         ("attendee.checked_in", "unknown_session"): 1,
     }
+
+
+def test_a_batch_across_sessions_answers_each_item_in_order_from_its_own_stream(
+    stack: Stack,
+) -> None:
+    expo = stack.new_expo()
+    first, second = stack.new_session(expo, ordinal=1), stack.new_session(expo, ordinal=2)
+    retried = str(uuid.uuid4())
+    items = [
+        {"type": "attendee.checked_in", "session_id": sid, **SCAN, "attendee_id": f"A{n}"}
+        for n, sid in enumerate([first, second, first, second, first])
+    ]
+    items[1]["event_id"] = items[3]["event_id"] = retried  # one event sent twice
+    items[3]["attendee_id"] = items[1]["attendee_id"]
+    response = stack.ingest.post("/v1/events:batch", json={"events": items}, headers=ADMIN)
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert all(r["status"] == "accepted" for r in results)
+    assert results[1]["position"] == results[3]["position"]
+    assert results[1]["event_id"] == results[3]["event_id"] == retried
+    assert (stack.stream_length(first), stack.stream_length(second)) == (3, 1)
+    positions = {
+        sid: [entry_id.decode() for entry_id, _ in stack.redis.xrange(stream_key(sid))]
+        for sid in (first, second)
+    }
+    assert positions[first] == [
+        results[0]["position"],
+        results[2]["position"],
+        results[4]["position"],
+    ]
+    assert positions[second] == [results[1]["position"]]
+    stack.fold()
+    assert stack.totals(first)["current"]["attendees"] == 3
+    assert stack.totals(second)["current"]["attendees"] == 1
