@@ -324,10 +324,8 @@ def test_a_batch_across_sessions_answers_each_item_in_order_from_its_own_stream(
     assert results[1]["position"] == results[3]["position"]
     assert results[1]["event_id"] == results[3]["event_id"] == retried
     assert (stack.stream_length(first), stack.stream_length(second)) == (3, 1)
-    positions = {
-        sid: [entry_id.decode() for entry_id, _ in stack.redis.xrange(stream_key(sid))]
-        for sid in (first, second)
-    }
+    entries: dict[str, Any] = {sid: stack.redis.xrange(stream_key(sid)) for sid in (first, second)}
+    positions = {sid: [entry_id.decode() for entry_id, _ in e] for sid, e in entries.items()}
     assert positions[first] == [
         results[0]["position"],
         results[2]["position"],
