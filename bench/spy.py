@@ -3,7 +3,8 @@
     .tools/bin/uv tool run py-spy record -r 200 -f raw -o ingest.txt --pid PID --duration 15
     .tools/bin/uv run --frozen python -m bench.spy ingest.txt
 
-Two views: the project's own functions (services/, shared/) that were running or waiting
+Samples of threads waiting for work (a thread pool's idle workers) are left out. Two
+views: the project's own functions (services/, shared/) that were running or waiting
 below, counted once per sample (inclusive), and the package whose code was on top of the
 stack (self time by package: where the CPU actually went).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 FRAME = re.compile(r"^(?P<function>.+) \((?P<file>[^():]+)(?::\d+)?\)$")
 OWN = ("services/", "shared/")
+IDLE = ("threading.py", "queue.py", "selectors.py")  # waiting, not working
 
 
 def _frames(stack: str) -> list[tuple[str, str]]:
@@ -42,8 +44,10 @@ def summarise(raw: str, top: int) -> str:
         if not stack or not count.isdigit():
             continue
         samples = int(count)
-        total += samples
         frames = _frames(stack)
+        if frames and frames[-1][1].startswith(IDLE):
+            continue
+        total += samples
         own = {f"{function} ({file})" for function, file in frames if file.startswith(OWN)}
         for name in own:
             inclusive[name] += samples
