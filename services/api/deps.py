@@ -59,14 +59,18 @@ def admin(res: ResourcesDep, authorization: Annotated[str | None, Header()] = No
     return who
 
 
-async def reader(
-    res: ResourcesDep, authorization: Annotated[str | None, Header()] = None
-) -> Principal | None:
+async def read_access(res: Resources, authorization: str | None) -> Principal | None:
     """Reads are public unless EXPO_PUBLIC_READS=false; then any valid token may read.
-    A public read without a token costs no thread and no query."""
+    A token sent anyway is checked. A public read without one costs no thread, no query."""
     if res.settings.public_reads and authorization is None:
         return None
     return await run_in_threadpool(_principal, res, authorization)
+
+
+async def reader(
+    res: ResourcesDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal | None:
+    return await read_access(res, authorization)
 
 
 AdminDep = Annotated[Principal, Depends(admin)]
