@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
-from services.ingest.coalesce import Coalescer
+from services.ingest.coalesce import Coalescer, Queue
 from shared.events import Event
 from shared.stream import FIELD, seen_key, stream_key, to_fields
 
@@ -75,8 +76,11 @@ class Appender:
     def __init__(self, coalescer: Coalescer, ttl_seconds: int) -> None:
         self.redis = coalescer.redis
         self.ttl = ttl_seconds
-        self.script = self.redis.register_script(APPEND_ONCE)
-        self.many = self.redis.register_script(APPEND_MANY)
+        # Called by SHA (EVALSHA): a pipeline holding Script objects would first ask Redis
+        # whether they exist, one more round trip per pipeline. A Redis that lost them
+        # answers NOSCRIPT, ran nothing, and `_run` loads them and tries once more.
+        self.once = hashlib.sha1(APPEND_ONCE.encode()).hexdigest()  # noqa: S324 - Redis's id
+        self.many = hashlib.sha1(APPEND_MANY.encode()).hexdigest()  # noqa: S324 - Redis's id
         self.coalescer = coalescer
 
     async def append(self, event: Event, print_: str | None) -> Outcome:
@@ -85,7 +89,7 @@ class Appender:
         async def queue(pipe: Pipeline) -> None:
             await self._queue(pipe, event, print_)
 
-        [reply] = await self.coalescer.run(queue)
+        [reply] = await self._run(queue)
         return _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
 
     async def append_many(self, events: list[tuple[Event, str | None]]) -> list[Outcome]:
@@ -102,20 +106,29 @@ class Appender:
                     if print_ is not None:
                         keys.append(seen_key(session_id, str(event.event_id)))
                     args += [print_ or "", to_fields(event)[FIELD]]
-                await self.many(keys=keys, args=args, client=pipe)
+                pipe.evalsha(self.many, len(keys), *keys, *args)
 
-        replies = await self.coalescer.run(queue) if events else []
+        replies = await self._run(queue) if events else []
         outcomes: list[Outcome | None] = [None] * len(events)
         for indexes, reply in zip(by_session.values(), replies, strict=True):
             for n, index in enumerate(indexes):
                 outcomes[index] = _outcome(reply[2 * n : 2 * n + 2])
         return [outcome for outcome in outcomes if outcome is not None]
 
+    async def _run(self, queue: Queue) -> list[Any]:
+        try:
+            return await self.coalescer.run(queue)
+        except NoScriptError:
+            for script in (APPEND_ONCE, APPEND_MANY):
+                await self.redis.script_load(script)
+            return await self.coalescer.run(queue)
+
     async def _queue(self, pipe: Pipeline, event: Event, print_: str | None) -> None:
         if print_ is None:
             pipe.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
         else:
-            await self.script(keys=self._keys(event), args=self._args(event, print_), client=pipe)
+            keys = self._keys(event)
+            pipe.evalsha(self.once, len(keys), *keys, *self._args(event, print_))
 
     def _keys(self, event: Event) -> list[str]:
         return [seen_key(event.session_id, str(event.event_id)), stream_key(event.session_id)]

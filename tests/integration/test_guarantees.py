@@ -335,3 +335,24 @@ def test_a_batch_across_sessions_answers_each_item_in_order_from_its_own_stream(
     stack.fold()
     assert stack.totals(first)["current"]["attendees"] == 3
     assert stack.totals(second)["current"]["attendees"] == 1
+
+
+def test_appends_go_on_after_redis_forgot_the_scripts(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+
+    def scan(n: int) -> dict[str, Any]:
+        return {
+            "session_id": session,
+            "event_id": str(uuid.uuid4()),
+            **SCAN,
+            "attendee_id": f"A{n}",
+        }
+
+    assert stack.ingest.post("/v1/checkins", json=scan(1), headers=ADMIN).status_code == 202
+    stack.redis.script_flush()  # as after a Redis restart without its scripts
+    assert stack.ingest.post("/v1/checkins", json=scan(2), headers=ADMIN).status_code == 202
+    stack.redis.script_flush()
+    batch = [{"type": "attendee.checked_in", **scan(n)} for n in (3, 4)]
+    response = stack.ingest.post("/v1/events:batch", json={"events": batch}, headers=ADMIN)
+    assert [r["status"] for r in response.json()["results"]] == ["accepted", "accepted"]
+    assert stack.stream_length(session) == 4
