@@ -23,7 +23,9 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
+
+STAGE_FROM = 200  # rows: below this, the temporary table's statements cost more than they save
 
 
 def among(conn: Connection, column: Column[Any], values: Collection[str]) -> ColumnElement[bool]:
@@ -52,14 +54,15 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, or overwrite the non-key columns of rows whose key exists already.
 
-    On PostgreSQL the rows are copied into a temporary table (emptied at commit) and
-    merged from there in one statement."""
+    On PostgreSQL many rows are copied into a temporary table (emptied at commit) and
+    merged from there in one statement; a few go as one statement per row, pipelined."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
     columns = list(rows[0])
-    if conn.dialect.name != "postgresql":
-        stmt = sqlite.insert(table)
+    if conn.dialect.name != "postgresql" or len(rows) < STAGE_FROM:
+        dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table)
         values = {c: stmt.excluded[c] for c in columns if c not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
         return
@@ -75,7 +78,7 @@ def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" '  # noqa: S608
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     )
-    conn.exec_driver_sql(f'TRUNCATE "{staging}"')
+    conn.exec_driver_sql(f'DELETE FROM "{staging}"')  # noqa: S608 - emptied for the next merge
 
 
 def _copy(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:

@@ -23,7 +23,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from services.aggregator import rejections
 from services.aggregator.projection import (
     Entry,
-    advance_position,
     lock_session,
     project,
     store_new,
@@ -223,8 +222,7 @@ class Consumer:
             with self.engine.begin() as conn:
                 lock_session(conn, session_id)
                 new = store_new(conn, batch)
-                conflicts = project(conn, session_id, new)
-                advance_position(conn, session_id, (e.position for e in batch))
+                conflicts = project(conn, session_id, new, [e.position for e in batch])
         except TRANSIENT_SQL:
             raise  # SQL is away: nothing committed, nothing acked; run() backs off
         except Exception:

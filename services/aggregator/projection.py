@@ -5,7 +5,7 @@ figures row is locked first, so two folds of one session never interleave; the r
 batch touches are loaded, `shared.fold.apply` runs over them, and what changed is written.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -108,15 +108,26 @@ def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
     return [e.event for e in new.values()]
 
 
-def project(conn: Connection, session_id: str, events: Sequence[Event]) -> list[Conflict]:
-    """Fold new events of one session into its projections (the session must be locked)."""
+def project(
+    conn: Connection, session_id: str, events: Sequence[Event], positions: Iterable[str] = ()
+) -> list[Conflict]:
+    """Fold new events of one session into its projections (the session must be locked),
+    and record the newest of the stream `positions` they came from as folded."""
     if not events:
+        advance_position(conn, session_id, positions)
         return []
-    keys = fold_keys(events)
-    state = _load(conn, session_id, keys)
+    figures = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
+    state = _load(conn, session_id, fold_keys(events), totals_of(figures))
     before = _snapshot(state)
     conflicts = [c for e in events if (c := apply(state, e)) is not None]
-    _save(conn, session_id, state, before, len(events))
+    position = _newest(figures.position, positions)
+    _save(
+        conn,
+        session_id,
+        state,
+        before,
+        {"events": FIGURES.c.events + len(events), "position": position},
+    )
     return conflicts
 
 
@@ -135,27 +146,14 @@ def reset(conn: Connection, session_ids: Iterable[str]) -> None:
 # --- loading and saving the partial state --------------------------------------------------
 
 
-def _load(conn: Connection, session_id: str, keys: Keys) -> State:
-    state = State(totals=_load_totals(conn, session_id))
-    for row in conn.execute(
-        select(ATTENDEES).where(
-            ATTENDEES.c.session_id == session_id,
-            among(conn, ATTENDEES.c.attendee_id, keys.attendees),
-        )
-    ):
+def _load(conn: Connection, session_id: str, keys: Keys, totals: Totals) -> State:
+    """The records `keys` names (no query for a kind the batch does not touch)."""
+    state = State(totals=totals)
+    for row in _rows(conn, ATTENDEES, session_id, ATTENDEES.c.attendee_id, keys.attendees):
         state.attendees[row.attendee_id] = _attendee(row)
-    for row in conn.execute(
-        select(DEALS).where(
-            DEALS.c.session_id == session_id, among(conn, DEALS.c.deal_id, keys.deals)
-        )
-    ):
+    for row in _rows(conn, DEALS, session_id, DEALS.c.deal_id, keys.deals):
         state.deals[row.deal_id] = _deal(row)
-    for row in conn.execute(
-        select(EXHIBITORS).where(
-            EXHIBITORS.c.session_id == session_id,
-            among(conn, EXHIBITORS.c.exhibitor_id, keys.exhibitors),
-        )
-    ):
+    for row in _rows(conn, EXHIBITORS, session_id, EXHIBITORS.c.exhibitor_id, keys.exhibitors):
         first = (row.first_occurred_at, UUID(row.first_event_id))
         state.exhibitors[row.exhibitor_id] = Exhibitor(first, row.projects_on_display, row.country)
     countries = set(keys.countries) | {x.country for x in state.exhibitors.values()}
@@ -164,18 +162,19 @@ def _load(conn: Connection, session_id: str, keys: Keys) -> State:
         for d in state.deals.values()
         if d.signing and d.signing.counterparty_country
     }
-    for row in conn.execute(
-        select(COUNTRIES).where(
-            COUNTRIES.c.session_id == session_id, among(conn, COUNTRIES.c.country, countries)
-        )
-    ):
+    for row in _rows(conn, COUNTRIES, session_id, COUNTRIES.c.country, countries):
         state.country_refs[row.country] = row.refs
     return state
 
 
-def _load_totals(conn: Connection, session_id: str) -> Totals:
-    row = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
-    return totals_of(row)
+def _rows(
+    conn: Connection, table: Table, session_id: str, key: Any, wanted: Collection[str]
+) -> Iterable[Any]:
+    if not wanted:
+        return ()
+    return conn.execute(
+        select(table).where(table.c.session_id == session_id, among(conn, key, wanted))
+    )
 
 
 def _attendee(row: Any) -> Attendee:
@@ -251,13 +250,16 @@ def _changed(after: dict[str, V], before: dict[str, V]) -> dict[str, V]:
     return {key: value for key, value in after.items() if before.get(key) != value}
 
 
-def _save(conn: Connection, session_id: str, state: State, before: _Snapshot, n: int) -> None:
+def _save(
+    conn: Connection, session_id: str, state: State, before: _Snapshot, figures: dict[str, Any]
+) -> None:
+    """Write what changed; `figures` are more `session_figures` columns to set."""
     after = counters(state.totals)
     deltas = {col: FIGURES.c[col] + (after[col] - before.counters[col]) for col in COUNTER_COLUMNS}
     conn.execute(
         update(FIGURES)
         .where(FIGURES.c.session_id == session_id)
-        .values(**deltas, events=FIGURES.c.events + n, as_of=state.totals.as_of)
+        .values(**deltas, **figures, as_of=state.totals.as_of)
     )
     attendees = _changed(state.attendees, before.attendees)
     upsert_rows(conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in attendees.items()])
@@ -313,13 +315,19 @@ def event_rows_at(conn: Connection, session_id: str, after: str, limit: int) -> 
 
 def advance_position(conn: Connection, session_id: str, positions: Iterable[str]) -> None:
     """Record the newest stream entry folded for the session (the session must be locked)."""
-    newest = max(positions, key=position_key, default=None)
-    if newest is None:
+    positions = list(positions)
+    if not positions:
         return
     current = conn.execute(
         select(FIGURES.c.position).where(FIGURES.c.session_id == session_id)
     ).scalar_one()
-    if current is None or position_key(newest) > position_key(current):
+    newest = _newest(current, positions)
+    if newest != current:
         conn.execute(
             update(FIGURES).where(FIGURES.c.session_id == session_id).values(position=newest)
         )
+
+
+def _newest(current: str | None, positions: Iterable[str]) -> str | None:
+    """The newer of the recorded position and the newest of `positions`."""
+    return max((p for p in (current, *positions) if p is not None), key=position_key, default=None)
