@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.displays = display.Displays(resources.reader)
         yield
         await app.state.hub.close()
+        await app.state.displays.close()
         app.state.redis.close()
         app.state.resources.engine.dispose()
 

@@ -139,6 +139,10 @@ class Displays:
             task.add_done_callback(lambda done: self._keep(expo_id, done))
         return kept if kept is not None else await asyncio.shield(task)
 
+    async def close(self) -> None:
+        """Let the checks in flight end (each is one short read)."""
+        await asyncio.gather(*self.checking.values(), return_exceptions=True)
+
     def check(self, expo_id: str, found: Rendered | None) -> Rendered:
         """Read the expo's version; render its body again only when the version moved.
         Both reads share one transaction, so the body is exactly of that version."""
