@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Live figures of trade expos: this edition, every edition before it.",
         lifespan=lifespan,
     )
+    app.add_middleware(display.Hits)  # inside the metrics and body limit (installed next)
     problem.install(app)
     openapi.install(app)
     app.include_router(display.router)  # first: screens poll it far more than anything else
