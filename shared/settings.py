@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # Aggregator tuning.
     consumer_name: str = "aggregator-1"
     fold_batch_size: int = Field(default=1000, ge=1, le=10_000)
-    read_block_ms: int = Field(default=500, ge=1, le=60_000)
+    read_block_ms: int = Field(default=100, ge=1, le=60_000)
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
     log_level: str = "INFO"

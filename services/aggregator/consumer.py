@@ -28,6 +28,7 @@ from services.aggregator.projection import (
     store_new,
 )
 from shared import dead_letters, metrics, rejection
+from shared.reference import CHANGED_KEY
 from shared.stream import (
     GROUP,
     UndecodableEntryError,
@@ -51,7 +52,7 @@ TRIM_SECONDS = 10.0
 class ConsumerConfig:
     name: str = "aggregator-1"
     batch_size: int = 1000
-    block_ms: int = 500
+    block_ms: int = 100
     claim_idle_ms: int = 30_000
     max_deliveries: int = 5
 
@@ -73,6 +74,7 @@ class Consumer:
     clock: _Clock = field(default_factory=_Clock)
     dead_letters: int = 0
     now: Callable[[], float] = time.monotonic
+    mark: Any = None  # the reference change mark when the stream list was last refreshed
 
     def run(self, stop: threading.Event) -> None:
         """Fold until `stop` is set; backs off (bounded) while Redis or SQL is away."""
@@ -92,9 +94,12 @@ class Consumer:
                 backoff = min(backoff * 2, 5.0)
 
     def step(self) -> int:
-        """One round: refresh the stream list, reclaim stale entries, read and fold."""
+        """One round: refresh the stream list, reclaim stale entries, read and fold.
+
+        A session opened a moment ago moves the change mark (shared.reference), so its
+        stream is followed from the next round on, not only at the periodic refresh."""
         now = self.now()
-        if now - self.clock.refreshed >= REFRESH_SECONDS:
+        if now - self.clock.refreshed >= REFRESH_SECONDS or self._mark_moved():
             self.refresh()
         if now - self.clock.claimed >= CLAIM_SECONDS:
             self.clock.claimed = now
@@ -115,10 +120,14 @@ class Consumer:
             total += handled
         return total
 
+    def _mark_moved(self) -> bool:
+        return bool(self.redis.get(CHANGED_KEY) != self.mark)
+
     def refresh(self) -> None:
         """Follow every session: a consumer group per stream, created at id 0 so nothing
         appended before the group existed is missed."""
         self.clock.refreshed = self.now()
+        self.mark = self.redis.get(CHANGED_KEY)
         with self.engine.connect() as conn:
             sessions = conn.execute(select(ExpoSession.id)).scalars().all()  # type: ignore[call-overload]
         keys = [rejection.STREAM, *(stream_key(s) for s in sorted(sessions))]

@@ -23,6 +23,7 @@ from shared import embedded_redis
 from shared.events import UPCASTERS, AttendeeCheckedIn, Category
 from shared.stream import stream_key, to_fields
 from shared.tables import StoredEvent
+from tests.conftest import new_id
 from tests.integration.conftest import ADMIN, Stack
 from tests.wait import wait_until
 
@@ -356,3 +357,23 @@ def test_appends_go_on_after_redis_forgot_the_scripts(stack: Stack) -> None:
     response = stack.ingest.post("/v1/events:batch", json={"events": batch}, headers=ADMIN)
     assert [r["status"] for r in response.json()["results"]] == ["accepted", "accepted"]
     assert stack.stream_length(session) == 4
+
+
+def test_a_session_opened_while_the_aggregator_runs_is_folded_from_its_next_read(
+    stack: Stack,
+) -> None:
+    expo = stack.new_expo()
+    consumer = Consumer(
+        stack.redis,
+        stack.engine,
+        ConsumerConfig(name=new_id("aggregator"), block_ms=10),
+        now=lambda: 1000.0,  # the clock stands still: no periodic refresh ever comes due
+    )
+    consumer.step()  # follows the sessions that exist now
+    session = stack.new_session(expo, status="planned")
+    opened = stack.api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)
+    assert opened.status_code == 200, opened.text
+    body = {"session_id": session, **SCAN}
+    assert stack.ingest.post("/v1/checkins", json=body, headers=ADMIN).status_code == 202
+    consumer.step()  # sees the change mark move, follows the new stream, folds
+    assert stack.totals(session)["current"]["attendees"] == 1
