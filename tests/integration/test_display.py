@@ -98,3 +98,13 @@ def test_a_private_display_needs_a_valid_token_on_every_request(stack: Stack) ->
             api.get(f"/v1/display/{expo}", headers={**token, "If-None-Match": etag}).status_code
             == 401
         )
+
+
+def test_a_wrong_token_gets_401_even_for_a_body_in_memory(stack: Stack) -> None:
+    expo = stack.new_expo()
+    stack.new_session(expo, 1)
+    etag, _ = display(stack, expo)
+    assert unchanged(stack, expo, etag)
+    wrong = {"Authorization": "Bearer expo_not-a-token", "If-None-Match": etag}
+    refused = stack.api.get(f"/v1/display/{expo}", headers=wrong)
+    assert (refused.status_code, refused.json()["reason"]) == (401, "unauthorized")
