@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 from redis import Redis
 from sqlalchemy import Engine, text
 
+from shared.db import read_only
+
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], None]
@@ -36,7 +38,7 @@ def redis_check(client: Callable[[], Redis]) -> Check:
 
 def sql_check(engine: Callable[[], Engine]) -> Check:
     def check() -> None:
-        with engine().connect() as conn:
+        with read_only(engine()).connect() as conn:
             conn.execute(text("SELECT 1"))
 
     return check

@@ -24,6 +24,7 @@ from services.aggregator.projection import (
     event_rows_at,
     exhibitor_row,
 )
+from shared.db import read_only
 from shared.events import decode_event
 from shared.fold import State, fold
 
@@ -35,7 +36,7 @@ SHOWN = 20  # differences listed per table and session
 def check(engine: Engine, session_ids: Sequence[str] = ()) -> list[str]:
     """The differences between a rebuild and the live projections; empty when equal."""
     differences: list[str] = []
-    with engine.connect() as conn:
+    with read_only(engine).connect() as conn:  # a snapshot: folds go on meanwhile
         ids = list(session_ids) or sorted(
             set(conn.execute(select(EVENTS.c.session_id).distinct()).scalars())
             | set(conn.execute(select(FIGURES.c.session_id)).scalars())

@@ -28,6 +28,7 @@ from services.aggregator.projection import (
     store_new,
 )
 from shared import dead_letters, metrics, rejection
+from shared.db import read_only
 from shared.reference import CHANGED_KEY
 from shared.stream import (
     GROUP,
@@ -128,7 +129,7 @@ class Consumer:
         appended before the group existed is missed."""
         self.clock.refreshed = self.now()
         self.mark = self.redis.get(CHANGED_KEY)
-        with self.engine.connect() as conn:
+        with read_only(self.engine).connect() as conn:
             sessions = conn.execute(select(ExpoSession.id)).scalars().all()  # type: ignore[call-overload]
         keys = [rejection.STREAM, *(stream_key(s) for s in sorted(sessions))]
         for key in set(keys) - set(self.streams):

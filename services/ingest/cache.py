@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from services.ingest.coalesce import Coalescer
 from services.ingest.gate import SessionState, load_sessions
 from shared.auth import Principal, authenticate, hash_token
+from shared.db import read_only
 from shared.reference import CHANGED_KEY
 
 MAX_AGE = 5.0
@@ -51,7 +52,8 @@ class ReferenceCache:
         found = self._fresh(self._principals, key)
         if found is not None:
             return found
-        principal = await run_in_threadpool(authenticate, self.engine, secret, self.admin_token)
+        reader = read_only(self.engine)
+        principal = await run_in_threadpool(authenticate, reader, secret, self.admin_token)
         if mark == self._mark:  # else it may be older than a change seen meanwhile
             self._principals[key] = (self.now(), principal)
         return principal

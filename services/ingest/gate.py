@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from shared.db import read_only
 from shared.problem import DomainError, Reason
 from shared.tables import ExpoSession
 
@@ -22,7 +23,7 @@ class SessionState:
 
 def load_sessions(engine: Engine, session_ids: Iterable[str]) -> dict[str, SessionState]:
     ids = sorted(set(session_ids))
-    with engine.connect() as conn:
+    with read_only(engine).connect() as conn:
         rows = conn.execute(
             select(SESSIONS.c.id, SESSIONS.c.status, SESSIONS.c.closed_at).where(
                 SESSIONS.c.id.in_(ids)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text, update
 
+from services.aggregator.check import check
 from shared.db import make_engine, read_only
 from shared.tables import SessionFigures
 from tests.integration.conftest import Stack
@@ -73,3 +74,25 @@ def test_sqlite_writers_take_the_write_lock_at_begin_and_reads_never_do(tmp_path
         assert _write_lock_free(path)
     finally:
         engine.dispose()
+
+
+def test_ingest_checks_and_the_rebuild_check_go_on_while_a_fold_holds_its_transaction(
+    stack: Stack,
+) -> None:
+    expo = stack.new_expo()
+    session = stack.new_session(expo, 1)
+    checkin(stack, session, "A1", "CN")
+    stack.fold()
+    desk = stack.token("desk", session)  # a token and a session ingest has not seen yet
+    body = {"session_id": session, "attendee_id": "A2", "category": "media", "country": "DE"}
+    with stack.engine.begin() as fold:  # as the aggregator's fold does, uncommitted
+        fold.execute(
+            update(FIGURES)
+            .where(FIGURES.c.session_id == session)
+            .values(checkins=FIGURES.c.checkins + 1000)
+        )
+        started = time.monotonic()
+        assert stack.ingest.post("/v1/checkins", json=body, headers=desk).status_code == 202
+        assert stack.ingest.get("/readyz").status_code == 200
+        assert check(stack.engine, [session]) == []  # the snapshot before the open fold
+        assert time.monotonic() - started < PROMPT_SECONDS
