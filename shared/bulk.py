@@ -18,23 +18,21 @@ from sqlalchemy import (
     Connection,
     Table,
     Text,
+    any_,
     bindparam,
     func,
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-
-STAGE_FROM = 200  # rows: below this, the temporary table's statements cost more than they save
+from sqlalchemy.dialects import sqlite
 
 
 def among(conn: Connection, column: Column[Any], values: Collection[str]) -> ColumnElement[bool]:
-    """`column IN values`, as one bind parameter whatever the number of values."""
+    """`column IN values`, as one bind parameter whatever the number of values: an array
+    (`= ANY`, an index condition on PostgreSQL) or a JSON array on SQLite."""
     if conn.dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=ARRAY(Text))
-        keys = func.unnest(array).table_valued("value").render_derived()
-    else:
-        keys = func.json_each(json.dumps(list(values))).table_valued("value")
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Text)))
+    keys = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(keys.c.value))
 
 
@@ -54,31 +52,27 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, or overwrite the non-key columns of rows whose key exists already.
 
-    On PostgreSQL many rows are copied into a temporary table (emptied at commit) and
-    merged from there in one statement; a few go as one statement per row, pipelined."""
+    On PostgreSQL it is one statement whatever the number of rows: each column goes as one
+    array, `INSERT ... SELECT * FROM unnest(...) ON CONFLICT DO UPDATE`."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
     columns = list(rows[0])
-    if conn.dialect.name != "postgresql" or len(rows) < STAGE_FROM:
-        dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table)
+    if conn.dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
         values = {c: stmt.excluded[c] for c in columns if c not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
         return
-    staging = f"staged_{table.name}"
     names = ", ".join(f'"{name}"' for name in columns)
+    arrays = ", ".join(
+        f"%s::{table.c[name].type.compile(dialect=conn.dialect)}[]" for name in columns
+    )
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
-    conn.exec_driver_sql(
-        f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" '
-        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    conn.exec_driver_sql(  # names and types from the table's metadata; values as parameters
+        f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '  # noqa: S608
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+        tuple([row[name] for row in rows] for name in columns),
     )
-    _copy(conn, staging, rows)
-    conn.exec_driver_sql(  # names from the table's metadata, values only through COPY
-        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" '  # noqa: S608
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
-    conn.exec_driver_sql(f'DELETE FROM "{staging}"')  # noqa: S608 - emptied for the next merge
 
 
 def _copy(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:

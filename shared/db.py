@@ -18,11 +18,20 @@ def make_engine(url: str) -> Engine:
     `read_only(engine)` instead: its transactions begin DEFERRED and, in WAL mode, read a
     snapshot without waiting for the write lock, so reads never queue behind a fold's commit.
     PostgreSQL has no such queue; there the option changes nothing.
+
+    PostgreSQL plans every statement with its actual parameters (`plan_cache_mode`): the
+    fold looks records up by an array of keys, and a generic plan cached for such a
+    statement may filter a session's whole table against the array on every batch.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            hide_parameters=True,
+            connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
         )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
