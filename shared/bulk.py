@@ -9,6 +9,7 @@ executemany.
 
 import json
 from collections.abc import Collection, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Dialect,
     Table,
     Text,
     any_,
@@ -63,15 +65,22 @@ def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         values = {c: stmt.excluded[c] for c in columns if c not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
         return
-    names = ", ".join(f'"{name}"' for name in columns)
-    arrays = ", ".join(
-        f"%s::{table.c[name].type.compile(dialect=conn.dialect)}[]" for name in columns
-    )
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
-    conn.exec_driver_sql(  # names and types from the table's metadata; values as parameters
-        f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '  # noqa: S608
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+    conn.exec_driver_sql(
+        _unnest_upsert(conn.dialect, table, tuple(columns)),
         tuple([row[name] for row in rows] for name in columns),
+    )
+
+
+@cache
+def _unnest_upsert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
+    """The statement's text, made once per table and set of columns."""
+    keys = [c.name for c in table.primary_key.columns]
+    names = ", ".join(f'"{name}"' for name in columns)
+    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    return (  # names and types from the table's metadata; values go as parameters
+        f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '  # noqa: S608
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     )
 
 

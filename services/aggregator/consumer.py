@@ -230,9 +230,10 @@ class Consumer:
         started = time.perf_counter()
         try:
             with self.engine.begin() as conn:
-                lock_session(conn, session_id)
+                figures = lock_session(conn, session_id)
                 new = store_new(conn, batch)
-                conflicts = project(conn, session_id, new, [e.position for e in batch])
+                positions = [e.position for e in batch]
+                conflicts = project(conn, session_id, new, positions, figures)
         except TRANSIENT_SQL:
             raise  # SQL is away: nothing committed, nothing acked; run() backs off
         except Exception:

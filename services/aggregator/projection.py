@@ -64,12 +64,15 @@ def _insert(conn: Connection, table: Table) -> Any:
     return dialect.insert(table)
 
 
-def lock_session(conn: Connection, session_id: str) -> None:
-    """Create the session's figures row if needed, and hold its lock until commit."""
-    conn.execute(_insert(conn, FIGURES).values(session_id=session_id).on_conflict_do_nothing())
-    conn.execute(
-        select(FIGURES.c.session_id).where(FIGURES.c.session_id == session_id).with_for_update()
-    )
+def lock_session(conn: Connection, session_id: str) -> Any:
+    """Hold the session's figures row locked until commit, creating it if needed; returns
+    the row as it is now."""
+    locked = select(FIGURES).where(FIGURES.c.session_id == session_id).with_for_update()
+    row = conn.execute(locked).one_or_none()
+    if row is None:
+        conn.execute(_insert(conn, FIGURES).values(session_id=session_id).on_conflict_do_nothing())
+        row = conn.execute(locked).one()
+    return row
 
 
 def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
@@ -109,14 +112,20 @@ def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
 
 
 def project(
-    conn: Connection, session_id: str, events: Sequence[Event], positions: Iterable[str] = ()
+    conn: Connection,
+    session_id: str,
+    events: Sequence[Event],
+    positions: Iterable[str] = (),
+    figures: Any = None,
 ) -> list[Conflict]:
     """Fold new events of one session into its projections (the session must be locked),
-    and record the newest of the stream `positions` they came from as folded."""
+    and record the newest of the stream `positions` they came from as folded. `figures` is
+    the session's figures row as `lock_session` returned it, if nothing changed it since."""
     if not events:
         advance_position(conn, session_id, positions)
         return []
-    figures = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
+    if figures is None:
+        figures = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
     state = _load(conn, session_id, fold_keys(events), totals_of(figures))
     before = _snapshot(state)
     conflicts = [c for e in events if (c := apply(state, e)) is not None]
