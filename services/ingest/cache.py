@@ -8,6 +8,7 @@ still reaches ingest. Unknown tokens and sessions
 are never remembered: a token or session created a moment ago is found at once.
 """
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ class ReferenceCache:
     _mark: Any = None
     _principals: dict[str, tuple[float, Principal]] = field(default_factory=dict)
     _sessions: dict[str, tuple[float, SessionState]] = field(default_factory=dict)
+    # Requests that miss together (at start, after a change, when entries expire) wait for
+    # one SQL read instead of each sending its own.
+    _loading_principals: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _loading_sessions: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def refresh(self) -> None:
         """Read the change mark; forget everything if it moved. Once per request, first."""
@@ -47,31 +52,39 @@ class ReferenceCache:
 
     async def principal(self, secret: str) -> Principal:
         """The token's principal; raises DomainError(UNAUTHORIZED) like `authenticate`."""
-        mark = self._mark
         key = hash_token(secret)
         found = self._fresh(self._principals, key)
         if found is not None:
             return found
-        reader = read_only(self.engine)
-        principal = await run_in_threadpool(authenticate, reader, secret, self.admin_token)
-        if mark == self._mark:  # else it may be older than a change seen meanwhile
-            self._principals[key] = (self.now(), principal)
-        return principal
+        async with self._loading_principals:
+            found = self._fresh(self._principals, key)
+            if found is not None:
+                return found
+            mark = self._mark
+            reader = read_only(self.engine)
+            principal = await run_in_threadpool(authenticate, reader, secret, self.admin_token)
+            if mark == self._mark:  # else it may be older than a change seen meanwhile
+                self._principals[key] = (self.now(), principal)
+            return principal
 
     async def sessions(self, session_ids: Iterable[str]) -> dict[str, SessionState]:
         """The states of those of `session_ids` that exist."""
-        mark = self._mark
         wanted = set(session_ids)
         known = {s: state for s in wanted if (state := self._fresh(self._sessions, s))}
-        missing = wanted - known.keys()
-        if missing:
-            loaded = await run_in_threadpool(load_sessions, self.engine, missing)
-            if mark == self._mark:
-                stamp = self.now()
-                for session_id, state in loaded.items():
-                    self._sessions[session_id] = (stamp, state)
-            known.update(loaded)
-        return known
+        if len(known) == len(wanted):
+            return known
+        async with self._loading_sessions:
+            known = {s: state for s in wanted if (state := self._fresh(self._sessions, s))}
+            missing = wanted - known.keys()
+            if missing:
+                mark = self._mark
+                loaded = await run_in_threadpool(load_sessions, self.engine, missing)
+                if mark == self._mark:  # else it may be older than a change seen meanwhile
+                    stamp = self.now()
+                    for session_id, state in loaded.items():
+                        self._sessions[session_id] = (stamp, state)
+                known.update(loaded)
+            return known
 
     def _fresh(self, entries: dict[str, tuple[float, V]], key: str) -> V | None:
         entry = entries.get(key)

@@ -6,9 +6,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
+from sqlalchemy import event
 
+from services.ingest.cache import ReferenceCache
 from services.ingest.coalesce import Coalescer
 from tests.conftest import new_id
+from tests.integration.conftest import Stack
 
 
 def test_concurrent_requests_share_round_trips_and_each_gets_its_own_replies(
@@ -43,3 +46,31 @@ def test_concurrent_requests_share_round_trips_and_each_gets_its_own_replies(
     assert len(set(ids)) == 598  # every request got its own two entry ids
     assert length == 599  # request 7's first command ran; its second failed alone
     assert connections == 1  # 300 requests in flight, one connection used
+
+
+def test_requests_that_miss_together_share_one_sql_read(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    secret = stack.token("desk", session)["Authorization"].removeprefix("Bearer ")
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])  # the statement's text
+
+    async def scenario() -> tuple[set[str], set[str]]:
+        redis = Redis.from_url(stack.settings.redis_url or "")
+        cache = ReferenceCache(stack.engine, Coalescer(redis), admin_token=None)
+        await cache.refresh()
+        event.listen(stack.engine, "before_cursor_execute", count)
+        try:
+            principals = await asyncio.gather(*(cache.principal(secret) for _ in range(50)))
+            states = await asyncio.gather(*(cache.sessions([session]) for _ in range(50)))
+        finally:
+            event.remove(stack.engine, "before_cursor_execute", count)
+            await redis.aclose()
+        return {p.token_id for p in principals}, {s[session].status for s in states}
+
+    token_ids, statuses = asyncio.run(scenario())
+    assert len(token_ids) == 1
+    assert statuses == {"open"}
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2  # one for the token, one for the session, for 50 requests each
