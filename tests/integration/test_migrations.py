@@ -1,0 +1,139 @@
+"""Schema migrations, up and down, on an empty database and on one that holds data from the
+previous revision, on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Date, Engine, TextClause, bindparam, inspect, text
+
+from shared import migration
+from shared.db import make_engine
+from shared.tables import UTCDateTime
+from tests.conftest import postgres_database, sqlite_database
+
+EXPECTED_TABLES = {
+    "alembic_version",
+    "api_token",
+    "attendee_record",
+    "baseline",
+    "country_ref",
+    "deal_record",
+    "event",
+    "exhibitor_record",
+    "expo",
+    "expo_session",
+    "rejected_scan",
+    "session_figures",
+}
+SCANNED = datetime(2025, 9, 26, 1, 2, 3, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with nothing in it, for this test alone."""
+    if request.param == "postgres":
+        request.node.add_marker(pytest.mark.postgres)
+    urls = postgres_database() if request.param == "postgres" else sqlite_database(tmp_path)
+    for url in urls:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def _typed(sql: str) -> TextClause:
+    """The statement with its times and dates bound as the tables store them."""
+    statement = text(sql)
+    if ":at" in sql:
+        statement = statement.bindparams(bindparam("at", type_=UTCDateTime()))
+    if ":d" in sql:
+        statement = statement.bindparams(bindparam("d", type_=Date()))
+    return statement
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def test_an_empty_database_goes_up_to_head_down_to_nothing_and_up_again(empty: Engine) -> None:
+    migration.upgrade(empty)
+    assert _tables(empty) == EXPECTED_TABLES
+    assert _revision(empty) == "0002"
+    migration.downgrade(empty, "base")
+    assert _tables(empty) <= {"alembic_version"}
+    migration.upgrade(empty)
+    assert _tables(empty) == EXPECTED_TABLES
+
+
+def test_data_of_the_previous_revision_survives_the_upgrade_and_the_downgrade(
+    empty: Engine,
+) -> None:
+    migration.upgrade(empty, "0001")
+    with empty.begin() as conn:
+        conn.execute(
+            text("INSERT INTO expo (id, name, timezone, created_at) VALUES (:id, :n, :tz, :at)"),
+            {
+                "id": "mianyang",
+                "n": "Mianyang High-Tech Expo",
+                "tz": "Asia/Shanghai",
+                "at": SCANNED,
+            },
+        )
+        conn.execute(
+            _typed(
+                "INSERT INTO expo_session (id, expo_id, ordinal, name, starts_on, ends_on,"
+                " status, created_at) VALUES ('s1', 'mianyang', 1, 'The first', :d, :d,"
+                " 'open', :at)"
+            ),
+            {"d": date(2025, 9, 26), "at": SCANNED},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO session_figures (session_id, checkins, professional, general,"
+                " exhibitor, media, vip, delegate, contract, agreement, intent, deal_value_fen,"
+                " exhibitors, projects_on_display, countries, events)"
+                " VALUES ('s1', 3, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3)"
+            )
+        )
+        for attendee, category in (("A1", "professional"), ("A2", "general")):
+            conn.execute(
+                _typed(
+                    "INSERT INTO attendee_record (session_id, attendee_id, first_occurred_at,"
+                    " first_event_id, category) VALUES ('s1', :a, :at, :e, :c)"
+                ),
+                {"a": attendee, "at": SCANNED, "e": f"event-{attendee}", "c": category},
+            )
+
+    migration.upgrade(empty)
+    with empty.connect() as conn:
+        figures = conn.execute(
+            text("SELECT checkins, inside_now, position FROM session_figures")
+        ).one()
+        attendees = conn.execute(
+            text(
+                "SELECT attendee_id, category, latest_event_id, inside FROM attendee_record"
+                " ORDER BY attendee_id"
+            )
+        ).all()
+    assert tuple(figures) == (3, 2, None)  # everyone counted before exits existed is inside
+    assert [tuple(a) for a in attendees] == [
+        ("A1", "professional", "event-A1", True),
+        ("A2", "general", "event-A2", True),
+    ]
+
+    migration.downgrade(empty, "0001")
+    assert "rejected_scan" not in _tables(empty)
+    with empty.connect() as conn:
+        kept = conn.execute(
+            text("SELECT attendee_id, category FROM attendee_record ORDER BY attendee_id")
+        ).all()
+        checkins = conn.execute(text("SELECT checkins FROM session_figures")).scalar()
+    assert [tuple(a) for a in kept] == [("A1", "professional"), ("A2", "general")]
+    assert checkins == 3
+    assert _revision(empty) == "0001"
