@@ -13,6 +13,7 @@ from types import FrameType
 
 import uvicorn
 from sqlmodel import Session
+from uvicorn.config import LOGGING_CONFIG
 
 from services import operator
 from shared import auth, embedded_redis, migration, runtime
@@ -37,6 +38,8 @@ def serve(name: str, settings: Settings) -> None:
         port=getattr(settings, port_setting),
         log_level=settings.log_level.lower(),
         access_log=False,
+        # JSON logs: uvicorn's own loggers go through the root handler too.
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         # Display screens hold live streams open forever: on SIGTERM give in-flight
         # requests a moment, then close the streams (screens reconnect by themselves).
         timeout_graceful_shutdown=3,

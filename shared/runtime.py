@@ -8,10 +8,17 @@ from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine
 
 from shared.db import make_engine
+from shared.logs import JsonFormatter
 from shared.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:
+    """Text lines by default; one JSON object per line with EXPO_LOG_FORMAT=json."""
+    if settings.log_format == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+        return
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

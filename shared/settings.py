@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     # Ingest protections.
     idempotency_ttl_seconds: int = Field(default=3600, ge=1)
     rate_limit_events_per_second: float = Field(default=5000, ge=0)  # per token; 0: off

@@ -256,8 +256,15 @@ class Consumer:
                 conflict.deal_id,
                 conflict.counted_event_id,
                 conflict.ignored_event_id,
+                extra={"session_id": conflict.session_id, "event_id": conflict.ignored_event_id},
             )
-        logger.debug("session %s: folded %d new of %d entries", session_id, len(new), len(batch))
+        logger.debug(
+            "session %s: folded %d new of %d entries",
+            session_id,
+            len(new),
+            len(batch),
+            extra={"session_id": session_id},
+        )
 
     def _fold_rejected(self, entries: list[RawEntry]) -> None:
         if not entries:
@@ -291,13 +298,23 @@ class Consumer:
         session_id = session_of(key)
         target = rejection.DEAD_LETTERS if key == rejection.STREAM else dead_letter_key(session_id)
         reason = why.split(":", 1)[0]
-        logger.error("dead-lettering entry %s of session %s: %s", entry_id, session_id, why)
+        logger.error(
+            "dead-lettering entry %s of session %s: %s",
+            entry_id,
+            session_id,
+            why,
+            extra={"session_id": session_id, "entry_id": _text(entry_id)},
+        )
         letter = {**fields, b"dl_reason": why.encode(), b"dl_entry_id": entry_id}
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(target, letter)  # type: ignore[arg-type]
             pipe.xack(key, GROUP, entry_id)
             pipe.execute()
         metrics.DEAD_LETTERS.labels(reason).inc()
+
+
+def _text(entry_id: bytes | str) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
 def _next_id(entry_id: bytes | str) -> str:

@@ -86,7 +86,13 @@ async def append_one(ingest: Ingest, who: Principal, roles: set[Role], build: Bu
     metrics.INGESTED.labels(event.type, _result(outcome)).inc()
     if outcome.status == "conflict":
         raise _conflict(event, outcome)
-    logger.debug("session %s: event %s %s", event.session_id, event.event_id, outcome.status)
+    logger.debug(
+        "session %s: event %s %s",
+        event.session_id,
+        event.event_id,
+        outcome.status,
+        extra={"session_id": event.session_id, "event_id": event.event_id},
+    )
     return Accepted(event_id=event.event_id, position=outcome.position)
 
 

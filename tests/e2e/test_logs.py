@@ -8,6 +8,7 @@ import secrets
 import signal
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -42,7 +43,12 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize("services", [{"EXPO_LOG_LEVEL": "DEBUG"}], indirect=True)
+@pytest.mark.parametrize(
+    "services",
+    [{"EXPO_LOG_LEVEL": "DEBUG"}, {"EXPO_LOG_LEVEL": "DEBUG", "EXPO_LOG_FORMAT": "json"}],
+    indirect=True,
+    ids=["text", "json"],
+)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_tokens_and_attendee_ids_never_reach_the_logs(services: Services) -> None:
     api, ingest = services.client("api"), services.client("ingest")
@@ -119,3 +125,16 @@ def test_tokens_and_attendee_ids_never_reach_the_logs(services: Services) -> Non
     for secret in [desk, other, display, unknown, ADMIN_TOKEN, *people]:
         for name, text in logs.items():
             assert secret not in text, f"{secret} is in {name}"
+    if services.env.get("EXPO_LOG_FORMAT") == "json":
+        json_lines_with_ids(logs, opened, event_id)
+
+
+def json_lines_with_ids(logs: dict[str, str], session_id: str, event_id: str) -> None:
+    """Every line of every log is a JSON object; fold and append lines name their ids."""
+    parsed: dict[str, list[dict[str, Any]]] = {}
+    for name, text in logs.items():
+        parsed[name] = [json.loads(line) for line in text.splitlines() if line.strip()]
+        assert parsed[name], name
+        assert all({"time", "level", "logger", "message"} <= set(x) for x in parsed[name])
+    assert any(line.get("session_id") == session_id for line in parsed["aggregator.log"])
+    assert any(line.get("event_id") == event_id for line in parsed["ingest.log"])
