@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -66,6 +67,18 @@ def rebuild(settings: Settings, sessions: Sequence[str], check_only: bool) -> No
     folded = run_rebuild(runtime.engine(settings), sessions)
     for session_id, count in folded.items():
         print(f"{session_id}: rebuilt from {count} events")  # noqa: T201
+
+
+def import_history(settings: Settings, path: Path) -> None:
+    from services import history_import  # noqa: PLC0415
+
+    try:
+        added, kept = history_import.run(runtime.engine(settings), path)
+    except history_import.HistoryFileError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)  # noqa: T201
+        raise SystemExit(f"{path}: nothing imported ({len(error.problems)} problems)") from error
+    print(f"{path}: {added} baselines added, {kept} already there")  # noqa: T201
 
 
 def create_token(settings: Settings, role: str, session: str | None, label: str | None) -> None:
@@ -183,6 +196,10 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
     create.add_argument("--session", default=None, help="bind the token to one session")
     create.add_argument("--label", default=None)
+    history = commands.add_parser(
+        "import-history", help="add baselines of editions before the system, from CSV or YAML"
+    )
+    history.add_argument("file", help="a .csv, .yaml or .yml file (see the README)")
     operator.add_commands(commands, token_commands)
     return root
 
@@ -208,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             operator.tokens(settings, args)
         case "dead-letters":
             operator.letters(settings, args)
+        case "import-history":
+            import_history(settings, Path(args.file))
         case name:
             serve(name, settings)
 

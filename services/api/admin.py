@@ -52,7 +52,7 @@ def _commit(db: Session, what: str) -> None:
         raise DomainError(Reason.ALREADY_EXISTS, f"{what} already exists") from error
 
 
-def _ordinals_taken(db: Session, expo_id: str, first: int, last: int) -> None:
+def ordinals_taken(db: Session, expo_id: str, first: int, last: int) -> None:
     sessions = db.exec(
         select(ExpoSession.id).where(
             ExpoSession.expo_id == expo_id, col(ExpoSession.ordinal).between(first, last)
@@ -100,7 +100,7 @@ def create_session(expo_id: str, body: SessionCreate, _: AdminDep, db: DbDep) ->
     get_expo(db, expo_id)
     if db.get(ExpoSession, body.id) is not None:
         raise DomainError(Reason.ALREADY_EXISTS, f"session {body.id!r} already exists")
-    _ordinals_taken(db, expo_id, body.ordinal, body.ordinal)
+    ordinals_taken(db, expo_id, body.ordinal, body.ordinal)
     session = ExpoSession(expo_id=expo_id, **body.model_dump())
     db.add(session)
     db.add(SessionFigures(session_id=body.id))
@@ -143,7 +143,7 @@ def change_session(
 def create_baseline(expo_id: str, body: BaselineCreate, _: AdminDep, db: DbDep) -> BaselinePublic:
     """Figures of editions that predate the system, known only as aggregates."""
     get_expo(db, expo_id)
-    _ordinals_taken(db, expo_id, body.first_ordinal, body.last_ordinal)
+    ordinals_taken(db, expo_id, body.first_ordinal, body.last_ordinal)
     countries = sorted(set(body.countries_list)) if body.countries_list is not None else None
     baseline = Baseline(
         expo_id=expo_id,
