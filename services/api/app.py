@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import admin, display, live, operations, pages, reads
+from services.api import admin, display, live, operations, pages, reads, timeline
 from services.api.deps import Resources
 from shared import health, openapi, problem, runtime
 from shared.settings import Settings, get_settings
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(admin.router)
     app.include_router(reads.router)
+    app.include_router(timeline.router)
     app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(operations.router)

@@ -1,0 +1,127 @@
+"""How a session's figures moved over time, read from the event store and the projections:
+per five-minute slot of UTC, what each figure gained (or, for a voided deal, lost), counted
+by `occurred_at` — so a late upload lands where it happened, not where it arrived.
+
+Definitions, matching the fold's (DESIGN §4):
+- `checkins`: entry scans, at the time of each scan;
+- `attendees`: each attendee once, at their earliest entry;
+- `deals`, `deal_value_cny`: a deal counts from the time of the signing that counts until
+  the time of its earliest void; a deal voided at or before its signing never counts.
+So the running total at the end of a slot is the figure as it stood then (with every event
+recorded since, late uploads included), and the last one is the figure now.
+"""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ColumnElement, Connection, Integer, cast, func, select
+
+from services.api.buckets import SLOT_SECONDS, Amount
+from shared.tables import FEN, AttendeeRecord, DealRecord, StoredEvent
+
+Void = tuple[datetime, int]  # when the earliest void occurred, and its slot
+EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
+ATTENDEES = AttendeeRecord.__table__  # type: ignore[attr-defined]
+DEALS = DealRecord.__table__  # type: ignore[attr-defined]
+
+
+class Metric(StrEnum):
+    CHECKINS = "checkins"
+    ATTENDEES = "attendees"
+    DEALS = "deals"
+    DEAL_VALUE_CNY = "deal_value_cny"
+
+    @property
+    def zero(self) -> Amount:
+        return Decimal("0.00") if self is Metric.DEAL_VALUE_CNY else 0
+
+
+def _slot(conn: Connection, column: Any) -> ColumnElement[int]:
+    if conn.dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / SLOT_SECONDS), BigInteger)
+    return cast(func.strftime("%s", column), Integer).op("/")(SLOT_SECONDS)  # integer division
+
+
+def _direction(conn: Connection) -> ColumnElement[str]:
+    if conn.dialect.name == "postgresql":
+        found: ColumnElement[str] = cast(EVENTS.c.payload, JSON)["direction"].as_string()
+        return found
+    return func.json_extract(EVENTS.c.payload, "$.direction")
+
+
+def _counted(conn: Connection, query: Any, slot: Any) -> dict[int, Amount]:
+    rows = conn.execute(query.add_columns(slot.label("slot"), func.count()).group_by(slot))
+    return {int(row.slot): int(row[1]) for row in rows}
+
+
+def checkins(conn: Connection, session_id: str, until: datetime | None) -> dict[int, Amount]:
+    """Entry scans per slot; an exit scan is not a check-in (version 1 scans are entries)."""
+    when = EVENTS.c.occurred_at
+    query = select().where(
+        EVENTS.c.session_id == session_id,
+        EVENTS.c.type == "attendee.checked_in",
+        func.coalesce(_direction(conn), "entry") != "exit",
+    )
+    if until is not None:
+        query = query.where(when <= until)
+    return _counted(conn, query, _slot(conn, when))
+
+
+def attendees(conn: Connection, session_id: str, until: datetime | None) -> dict[int, Amount]:
+    when = ATTENDEES.c.first_occurred_at
+    query = select().where(ATTENDEES.c.session_id == session_id, when.is_not(None))
+    if until is not None:
+        query = query.where(when <= until)
+    return _counted(conn, query, _slot(conn, when))
+
+
+def _voids(conn: Connection, session_id: str, until: datetime | None) -> dict[str, Void]:
+    """The earliest void of each voided deal (its deal id is in the void's payload)."""
+    when = EVENTS.c.occurred_at
+    query = select(EVENTS.c.payload, when, _slot(conn, when)).where(
+        EVENTS.c.session_id == session_id, EVENTS.c.type == "deal.voided"
+    )
+    if until is not None:
+        query = query.where(when <= until)
+    earliest: dict[str, Void] = {}
+    for payload, occurred_at, slot in conn.execute(query):
+        deal_id = json.loads(payload)["deal_id"]
+        if deal_id not in earliest or occurred_at < earliest[deal_id][0]:
+            earliest[deal_id] = (occurred_at, int(slot))
+    return earliest
+
+
+def deals(
+    conn: Connection, session_id: str, until: datetime | None, *, value: bool
+) -> dict[int, Amount]:
+    """Deals (or their value in CNY) gained at their signing, lost at their earliest void."""
+    when = DEALS.c.signed_occurred_at
+    query = select(DEALS.c.deal_id, DEALS.c.amount_fen, _slot(conn, when).label("slot"), when)
+    query = query.where(DEALS.c.session_id == session_id, when.is_not(None))
+    if until is not None:
+        query = query.where(when <= until)
+    voids = _voids(conn, session_id, until)
+    changes: dict[int, Amount] = {}
+    for deal_id, amount_fen, slot, signed_at in conn.execute(query):
+        void = voids.get(deal_id)
+        if void is not None and void[0] <= signed_at:
+            continue
+        size: Amount = Decimal(amount_fen) / FEN if value else 1
+        changes[int(slot)] = changes.get(int(slot), 0) + size
+        if void is not None:
+            changes[void[1]] = changes.get(void[1], 0) - size
+    return changes
+
+
+def changes(
+    conn: Connection, session_id: str, metric: Metric, until: datetime | None = None
+) -> dict[int, Amount]:
+    """What `metric` gained per slot, for events that occurred at or before `until`."""
+    if metric is Metric.CHECKINS:
+        return checkins(conn, session_id, until)
+    if metric is Metric.ATTENDEES:
+        return attendees(conn, session_id, until)
+    return deals(conn, session_id, until, value=metric is Metric.DEAL_VALUE_CNY)
