@@ -1,6 +1,7 @@
-"""The pages people use: the hall display board, the registration desk and the signing
-ceremony. Static HTML, CSS and JavaScript (no build step, nothing fetched from elsewhere);
-the JavaScript reads the id from the path and talks to the API and ingest over HTTP."""
+"""The pages people use: the hall display board, the registration desk, the signing
+ceremony and an expo's history. Static HTML, CSS and JavaScript (no build step, nothing
+fetched from elsewhere; the one library, uPlot for charts, is vendored in static/); the
+JavaScript reads the id from the path and talks to the API and ingest over HTTP."""
 
 import re
 from pathlib import Path
@@ -57,6 +58,13 @@ def _html(name: str, request: Request, res: ResourcesDep) -> FileResponse:
 def display_page(request: Request, res: ResourcesDep) -> FileResponse:
     """The hall display board of an expo: ?lang=en, ?refresh=5, ?milestone_step=…"""
     return _html("board.html", request, res)
+
+
+@router.get("/history/{expo_id}")
+def history_page(request: Request, res: ResourcesDep) -> FileResponse:
+    """An expo's editions: cumulative figures per edition, this edition hour by hour beside
+    the previous one at the same point of its run, and the exact figures in a table."""
+    return _html("history.html", request, res)
 
 
 @router.get("/desk/{session_id}")

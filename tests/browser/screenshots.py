@@ -1,6 +1,6 @@
-"""`make screenshots`: the board at three screen sizes (and in English), the desk page and
-the ceremony page,
-as PNG files in screenshots/, from the three services running with a day's data.
+"""`make screenshots`: the board at three screen sizes (and in English), the desk page, the
+ceremony page and an expo's history page, as PNG files in screenshots/, from the three
+services running with a day's data (and, for the history, two editions hour by hour).
 
 Run with `python -m tests.browser.screenshots [folder]`.
 """
@@ -9,11 +9,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from shared import migration
 from shared.db import make_engine
-from tests.browser.stack import Expo, busy_day, launch, open_expo, running
+from tests.browser.stack import Editions, Expo, busy_day, editions, launch, open_expo, running
 from tests.e2e.conftest import Services
 
 BOARDS = [
@@ -45,7 +45,7 @@ def shoot(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
     for name, width, height, lang in BOARDS:
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{base}/display/{expo.expo_id}{lang}")
-        page.wait_for_function("document.body.dataset.state === 'live'")
+        expect(page.locator("body")).to_have_attribute("data-state", "live")
         page.wait_for_timeout(1500)  # the count-up animation settles
         write(page, folder / name)
         page.close()
@@ -57,7 +57,7 @@ def shoot(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
     for badge in ("A-000101", "A-000102", "A-000101"):
         page.keyboard.type(badge)
         page.keyboard.press("Enter")
-        page.wait_for_function("document.querySelector('#queue').dataset.count === '0'")
+        expect(page.locator("#queue")).to_have_attribute("data-count", "0")
     page.wait_for_timeout(300)
     write(page, folder / "desk-1366x768.png")
     page.goto(f"{base}/ceremony/{expo.session_id}")
@@ -71,11 +71,20 @@ def shoot(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
     page.fill("#counterparty-country", "DE")
     page.fill("#sector", "航空航天")
     page.click("#submit")
-    page.wait_for_function("document.querySelector('#total').dataset.state === 'confirmed'")
+    expect(page.locator("#total")).to_have_attribute("data-state", "confirmed")
     page.fill("#title", "电池材料生产线")
     page.fill("#amount", "1850000000.00")
     write(page, folder / "ceremony-1366x768.png")
     page.close()
+
+
+def shoot_history(browser: Browser, base: str, history: Editions, folder: Path) -> None:
+    for name, lang in (("history-1600x1000.png", ""), ("history-1600x1000-en.png", "?lang=en")):
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{base}/history/{history.expo_id}{lang}")
+        expect(page.locator("body")).to_have_attribute("data-state", "ready")
+        write(page, folder / name)
+        page.close()
 
 
 def write(page: Page, path: Path) -> None:
@@ -88,9 +97,11 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work, running(Path(work), migrated(Path(work))) as stack:
         expo = seeded(stack)
+        history = editions(stack.client("api"), stack.client("ingest"))
         with sync_playwright() as playwright:
             browser = launch(playwright)
             shoot(browser, stack.url("api"), expo, folder)
+            shoot_history(browser, stack.url("api"), history, folder)
             browser.close()
 
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -178,3 +178,130 @@ def busy_day(expo: Expo, attendees: int) -> None:
             "/v1/events:batch", json={"events": events[chunk : chunk + 1000]}, headers=ADMIN
         )
         assert response.status_code == 200, response.text
+
+
+@dataclass(frozen=True)
+class Editions:
+    """An expo with the four previous sessions as a baseline, its 5th session run and
+    closed, and its 6th open: check-ins and deals hour by hour, in Mianyang's time."""
+
+    expo_id: str
+    fifth: str
+    sixth: str
+    hourly: dict[str, dict[int, int]]  # session -> hours into its run -> check-ins that hour
+    deal_value: dict[str, dict[int, int]]  # session -> hours into its run -> yuan signed
+
+
+# Deals signed (hour into the run, whole yuan) at the 5th and 6th sessions.
+FIFTH_DEALS = [(10, 1_200_000_000), (14, 3_550_000_000), (34, 800_000_000), (37, 2_100_000_000)]
+SIXTH_DEALS = [(10, 2_400_000_000), (11, 650_000_000), (15, 4_200_000_000), (35, 1_000_000_000)]
+
+
+MIANYANG = timezone(timedelta(hours=8), "CST")
+FIFTH_STARTS = datetime(2017, 11, 16, tzinfo=MIANYANG)
+SIXTH_STARTS = datetime(2018, 11, 15, tzinfo=MIANYANG)
+
+
+def _scans(
+    session_id: str, starts: datetime, hours: list[int], per_hour: int
+) -> list[dict[str, Any]]:
+    """`per_hour + hour % 5` entries in each of `hours` (hours into the run, local time)."""
+    events = []
+    for hour in hours:
+        day, clock = divmod(hour, 24)
+        at = starts + timedelta(days=day, hours=clock)
+        for n in range(per_hour + hour % 5):
+            events.append(
+                {
+                    "type": "attendee.checked_in",
+                    "session_id": session_id,
+                    "attendee_id": f"{session_id}-{hour:03d}-{n:03d}",
+                    "category": "professional" if n % 4 == 0 else "general",
+                    "country": "CN" if n % 7 else "DE",
+                    "occurred_at": (at + timedelta(seconds=n)).isoformat(),
+                }
+            )
+    return events
+
+
+def _deals(session_id: str, starts: datetime, deals: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "deal.signed",
+            "session_id": session_id,
+            "deal_id": f"{session_id}-D{n}",
+            "title": f"Signed project {n}",
+            "kind": "contract",
+            "amount": f"{amount}.00",
+            "occurred_at": (starts + timedelta(hours=hour, minutes=30)).isoformat(),
+        }
+        for n, (hour, amount) in enumerate(deals)
+    ]
+
+
+def _session(api: httpx2.Client, expo_id: str, ordinal: int, starts: datetime) -> str:
+    session = create(
+        api,
+        f"/v1/expos/{expo_id}/sessions",
+        {
+            "id": new_id(f"mianyang-{ordinal}"),
+            "ordinal": ordinal,
+            "name": f"第{'五六'[ordinal - 5]}届科博会",
+            "starts_on": starts.date().isoformat(),
+            "ends_on": (starts + timedelta(days=3)).date().isoformat(),
+        },
+    )
+    opened = api.patch(f"/v1/sessions/{session['id']}", json={"status": "open"}, headers=ADMIN)
+    assert opened.status_code == 200, opened.text
+    return str(session["id"])
+
+
+def _post_all(ingest: httpx2.Client, events: list[dict[str, Any]]) -> str:
+    """Post in batches; returns the stream position of the last event."""
+    position = ""
+    for chunk in range(0, len(events), 1000):
+        response = ingest.post(
+            "/v1/events:batch", json={"events": events[chunk : chunk + 1000]}, headers=ADMIN
+        )
+        assert response.status_code == 200, response.text
+        position = str(response.json()["results"][-1]["position"])
+    return position
+
+
+def editions(api: httpx2.Client, ingest: httpx2.Client) -> Editions:
+    expo = create(api, "/v1/expos", {"id": new_id("mianyang"), "name": EXPO_NAME})
+    create(api, f"/v1/expos/{expo['id']}/baselines", FOUR_PREVIOUS_SESSIONS)
+    fifth = _session(api, expo["id"], 5, FIFTH_STARTS)
+    days = [*range(9, 18), *range(24 + 9, 24 + 18)]  # 09:00-17:59 on days 1 and 2
+    last_year = _scans(fifth, FIFTH_STARTS, days, 30)
+    _folded(api, fifth, _post_all(ingest, last_year + _deals(fifth, FIFTH_STARTS, FIFTH_DEALS)))
+    closed = api.patch(f"/v1/sessions/{fifth}", json={"status": "closed"}, headers=ADMIN)
+    assert closed.status_code == 200, closed.text
+    sixth = _session(api, expo["id"], 6, SIXTH_STARTS)
+    this_year = _scans(sixth, SIXTH_STARTS, [*range(9, 18), *range(24 + 9, 24 + 14)], 36)
+    _folded(api, sixth, _post_all(ingest, this_year + _deals(sixth, SIXTH_STARTS, SIXTH_DEALS)))
+    return Editions(
+        expo["id"],
+        fifth,
+        sixth,
+        {fifth: _per_hour(last_year, FIFTH_STARTS), sixth: _per_hour(this_year, SIXTH_STARTS)},
+        {fifth: dict(FIFTH_DEALS), sixth: dict(SIXTH_DEALS)},
+    )
+
+
+def _folded(api: httpx2.Client, session_id: str, position: str) -> None:
+    def caught_up() -> bool:
+        params = {"min_position": position}
+        response = api.get(f"/v1/sessions/{session_id}/totals", params=params)
+        return bool(response.json()["caught_up"])
+
+    wait_until(caught_up, timeout=30, what=f"{session_id} to be folded up to {position}")
+
+
+def _per_hour(events: list[dict[str, Any]], starts: datetime) -> dict[int, int]:
+    """Check-ins per hour into the run: the reference the page's charts are held to."""
+    counted: dict[int, int] = {}
+    for event in events:
+        hour = (datetime.fromisoformat(event["occurred_at"]) - starts) // timedelta(hours=1)
+        counted[hour] = counted.get(hour, 0) + 1
+    return counted
