@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen --no-sync
 export UV_PYTHON_DOWNLOADS := never
 export EXPO_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install up test lint unit integration e2e test-faults browser screenshots bench clean
+.PHONY: install up test lint unit integration e2e test-faults browser promtool screenshots bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -22,11 +22,15 @@ up: install
 lint: install
 	$(RUN) ruff check . && $(RUN) ruff format --check . && $(RUN) mypy .
 
-test: lint browser
+test: lint browser promtool
 	$(RUN) pytest
 
 browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver fonts-noto-cjk)
+
+# promtool from Debian's prometheus; the package's daemon is stopped and disabled (tests need only promtool).
+promtool:
+	command -v promtool >/dev/null || (apt-get update && apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=300 prometheus && (invoke-rc.d prometheus stop || true) && update-rc.d prometheus disable)
 
 screenshots: install browser
 	$(RUN) python -m tests.browser.screenshots screenshots
@@ -37,7 +41,7 @@ unit: install
 integration: install
 	$(RUN) pytest tests/integration
 
-e2e: install
+e2e: install promtool
 	$(RUN) pytest tests/e2e
 
 test-faults: install
