@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Table, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Index,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from shared.events import Category, DealKind
@@ -98,12 +107,14 @@ class ApiToken(SQLModel, table=True):
 
 
 class StoredEvent(SQLModel, table=True):
-    """Every accepted event, once: unique by event_id."""
+    """Every accepted event, once: unique by event_id. Indexed in the order of a session's
+    event log (occurred_at, then event_id), which also finds a session's events."""
 
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_session_occurred", "session_id", "occurred_at", "event_id"),)
 
     event_id: str = Field(primary_key=True, max_length=36)
-    session_id: str = Field(index=True, max_length=64)
+    session_id: str = Field(max_length=64)
     type: str = Field(max_length=32)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     recorded_at: datetime = Field(sa_type=UTCDateTime)

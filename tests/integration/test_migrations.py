@@ -64,7 +64,7 @@ def _revision(engine: Engine) -> str | None:
 def test_an_empty_database_goes_up_to_head_down_to_nothing_and_up_again(empty: Engine) -> None:
     migration.upgrade(empty)
     assert _tables(empty) == EXPECTED_TABLES
-    assert _revision(empty) == "0002"
+    assert _revision(empty) == "0003"
     migration.downgrade(empty, "base")
     assert _tables(empty) <= {"alembic_version"}
     migration.upgrade(empty)
@@ -137,3 +137,17 @@ def test_data_of_the_previous_revision_survives_the_upgrade_and_the_downgrade(
     assert [tuple(a) for a in kept] == [("A1", "professional"), ("A2", "general")]
     assert checkins == 3
     assert _revision(empty) == "0001"
+
+
+def _event_indexes(engine: Engine) -> dict[str, list[str | None]]:
+    return {i["name"] or "": i["column_names"] for i in inspect(engine).get_indexes("event")}
+
+
+def test_the_event_store_is_indexed_in_event_log_order_from_revision_3(empty: Engine) -> None:
+    migration.upgrade(empty)
+    assert _event_indexes(empty) == {
+        "ix_event_session_occurred": ["session_id", "occurred_at", "event_id"]
+    }
+    migration.downgrade(empty, "0002")
+    assert _event_indexes(empty) == {"ix_event_session_id": ["session_id"]}
+    assert _revision(empty) == "0002"
