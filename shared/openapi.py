@@ -40,7 +40,8 @@ WHEN = {
     "ordinal taken, invalid transition, an event id sent again with other content.",
     413: "The body is larger than 1 MiB (body_too_large).",
     429: "This token sent too many events; Retry-After says when to retry (rate_limited).",
-    422: "The request is not valid; `errors` says which fields and why (validation_failed).",
+    422: "The request is not valid; `errors` says which fields and why (validation_failed); "
+    "or an XLSX export would hold more rows than a sheet can (too_many_rows).",
     503: "Redis or the database is unreachable (unavailable); retry later.",
 }
 BODY = (400, 413, 422)

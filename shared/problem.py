@@ -45,6 +45,7 @@ class Reason(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     RATE_LIMITED = "rate_limited"
+    TOO_MANY_ROWS = "too_many_rows"
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -67,6 +68,7 @@ STATUS: dict[Reason, int] = {
     Reason.INVALID_TRANSITION: 409,
     Reason.IDEMPOTENCY_CONFLICT: 409,
     Reason.RATE_LIMITED: 429,
+    Reason.TOO_MANY_ROWS: 422,
     Reason.UNAVAILABLE: 503,
     Reason.INTERNAL_ERROR: 500,
 }

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Exports: rows read per page (one short read transaction each, one chunk sent each).
+    export_page_rows: int = Field(default=2000, ge=1, le=100_000)
     # Ingest protections.
     idempotency_ttl_seconds: int = Field(default=3600, ge=1)
     rate_limit_events_per_second: float = Field(default=5000, ge=0)  # per token; 0: off

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import admin, display, live, operations, pages, reads, timeline
+from services.api import admin, display, export, live, operations, pages, reads, timeline
 from services.api.deps import Resources
 from shared import health, openapi, problem, runtime
 from shared.settings import Settings, get_settings
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(reads.router)
     app.include_router(timeline.router)
+    app.include_router(export.router)
     app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(operations.router)

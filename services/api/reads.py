@@ -67,6 +67,11 @@ async def totals(
 @router.get("/v1/expos/{expo_id}/history", responses=problems(*READ))
 def history(expo_id: str, _: ReaderDep, db: ReadDbDep) -> History:
     """One row per baseline and session in ordinal order, with the running cumulative."""
+    return expo_history(db, expo_id)
+
+
+def expo_history(db: Session, expo_id: str) -> History:
+    """The history of an expo (404 for an unknown one), as the route and exports give it."""
     get_expo(db, expo_id)
     rows, running = [], Tally()
     for part in _parts(db, expo_id):

@@ -1,0 +1,185 @@
+"""Exports for organisers, as CSV or XLSX (see `spreadsheet.py` for both formats):
+
+- a session's event log, for admins only: every stored event, streamed page by page in
+  bounded memory (`event_log.py` says in which order and how it is read);
+- an expo's figures per edition: the rows of `GET /v1/expos/{expo_id}/history` (each
+  baseline and session in ordinal order, its figures and the running cumulative). It is a
+  read like the history, public unless EXPO_PUBLIC_READS=false: it shows nothing the
+  history does not.
+
+Times are RFC 3339 in UTC; money is decimal text, exactly as stored (in XLSX too: a
+spreadsheet's numbers are binary floating point, which cannot hold every amount exactly).
+"""
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from services.api import event_log
+from services.api.admin import get_session
+from services.api.deps import AdminDep, ReadDbDep, ReaderDep, Resources, ResourcesDep
+from services.api.reads import expo_history
+from services.api.schemas import History
+from services.api.spreadsheet import (
+    CSV_MEDIA_TYPE,
+    SHEET_ROWS,
+    XLSX_MEDIA_TYPE,
+    Cell,
+    Page,
+    csv_chunks,
+    xlsx_chunks,
+)
+from shared.events import Category, DealKind
+from shared.figures import Figures
+from shared.openapi import READ, problems
+from shared.problem import DomainError, Reason
+
+router = APIRouter(tags=["exports"])
+ADMIN_READ = (401, 403, 404, 422, 503)
+CSV_BODY = {
+    "description": "CSV (RFC 4180, UTF-8 with a byte order mark), as an attachment.",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+XLSX_BODY = {
+    "description": "An XLSX workbook of one sheet, as an attachment.",
+    "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+}
+FIGURES = (
+    "checkins",
+    "attendees",
+    "professional_attendees",
+    *(f"attendees_{category}" for category in Category),
+    "deals",
+    *(f"deals_{kind}" for kind in DealKind),
+    "deal_value_cny",
+    "countries",
+    "countries_exact",
+    "exhibitors",
+    "projects_on_display",
+)
+EDITION = ("kind", "label", "first_ordinal", "last_ordinal", "session_id", "status", "as_of")
+FIGURES_HEADER = (*EDITION, *FIGURES, *(f"cumulative_{name}" for name in FIGURES))
+
+
+def _headers(filename: str, cache: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": cache,
+        "X-Content-Type-Options": "nosniff",
+        "X-Accel-Buffering": "no",  # a proxy passes each chunk on as it comes
+    }
+
+
+def _known_session(res: Resources, session_id: str) -> None:
+    with Session(res.reader) as db:
+        get_session(db, session_id)  # 404 before anything is sent
+
+
+@router.get(
+    "/v1/sessions/{session_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={200: CSV_BODY, **problems(*ADMIN_READ)},
+)
+def session_csv(session_id: str, _: AdminDep, res: ResourcesDep) -> StreamingResponse:
+    """Every stored event of the session, ordered by occurred_at then event_id: the
+    envelope, the payload's fields by name and the payload as stored. Admins only."""
+    _known_session(res, session_id)
+    pages = event_log.pages(res.reader, session_id, res.settings.export_page_rows)
+    return StreamingResponse(
+        csv_chunks(event_log.HEADER, pages),
+        media_type=CSV_MEDIA_TYPE,
+        headers=_headers(f"{session_id}-events.csv", "no-store"),
+    )
+
+
+@router.get(
+    "/v1/sessions/{session_id}/export.xlsx",
+    response_class=StreamingResponse,
+    responses={200: XLSX_BODY, **problems(*ADMIN_READ)},
+)
+def session_xlsx(session_id: str, _: AdminDep, res: ResourcesDep) -> StreamingResponse:
+    """The same rows as `export.csv`, as a sheet. A session of more events than a sheet
+    holds (1,048,575 below the header) is refused with 422 `too_many_rows`: its CSV has
+    them all. Should events stored during the download overflow the sheet, the download
+    is cut off and fails rather than end in a workbook that lacks them."""
+    _known_session(res, session_id)
+    stored = event_log.count(res.reader, session_id)
+    if stored > SHEET_ROWS - 1:
+        raise DomainError(
+            Reason.TOO_MANY_ROWS,
+            f"session {session_id!r} holds {stored} events; an XLSX sheet holds "
+            f"{SHEET_ROWS - 1} below its header: export.csv has them all",
+        )
+    pages = event_log.pages(res.reader, session_id, res.settings.export_page_rows)
+    return StreamingResponse(
+        xlsx_chunks("events", event_log.HEADER, pages),
+        media_type=XLSX_MEDIA_TYPE,
+        headers=_headers(f"{session_id}-events.xlsx", "no-store"),
+    )
+
+
+def figure_cells(figures: Figures) -> list[Cell]:
+    by_category = figures.attendees_by_category
+    by_kind = figures.deals_by_kind
+    return [
+        figures.checkins,
+        figures.attendees,
+        figures.professional_attendees,
+        *(by_category.get(category, 0) for category in Category),
+        figures.deals,
+        *(by_kind.get(kind, 0) for kind in DealKind),
+        f"{figures.deal_value_cny:.2f}",
+        figures.countries,
+        figures.countries_exact,
+        figures.exhibitors,
+        figures.projects_on_display,
+    ]
+
+
+def history_page(history: History) -> Page:
+    """One row per baseline and session, in ordinal order, with the running cumulative."""
+    return [
+        [
+            row.kind,
+            row.label,
+            row.first_ordinal,
+            row.last_ordinal,
+            row.session_id,
+            row.status,
+            event_log.rfc3339(row.as_of) if row.as_of is not None else None,
+            *figure_cells(row.figures),
+            *figure_cells(row.cumulative),
+        ]
+        for row in history.rows
+    ]
+
+
+@router.get(
+    "/v1/expos/{expo_id}/export.csv",
+    response_class=Response,
+    responses={200: CSV_BODY, **problems(*READ)},
+)
+def expo_csv(expo_id: str, _: ReaderDep, db: ReadDbDep) -> Response:
+    """The expo's history as a table: each baseline and session in ordinal order, its
+    figures and the running cumulative (`cumulative_*`). A read, like the history."""
+    page = history_page(expo_history(db, expo_id))
+    return Response(
+        b"".join(csv_chunks(FIGURES_HEADER, [page])),
+        media_type=CSV_MEDIA_TYPE,
+        headers=_headers(f"{expo_id}-figures.csv", "no-cache"),
+    )
+
+
+@router.get(
+    "/v1/expos/{expo_id}/export.xlsx",
+    response_class=Response,
+    responses={200: XLSX_BODY, **problems(*READ)},
+)
+def expo_xlsx(expo_id: str, _: ReaderDep, db: ReadDbDep) -> Response:
+    """The same rows as the expo's `export.csv`, as a sheet."""
+    page = history_page(expo_history(db, expo_id))
+    return Response(
+        b"".join(xlsx_chunks("figures", FIGURES_HEADER, [page])),
+        media_type=XLSX_MEDIA_TYPE,
+        headers=_headers(f"{expo_id}-figures.xlsx", "no-cache"),
+    )
