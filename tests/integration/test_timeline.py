@@ -87,6 +87,14 @@ def test_late_uploads_land_in_the_bucket_of_their_occurred_at(stack: Stack) -> N
     assert stack.totals(session)["current"]["checkins"] == 5
 
 
+def test_a_badge_named_exit_is_still_a_check_in(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    scan(stack, session, "exit", "2025-09-26T09:00:00+08:00")
+    scan(stack, session, "exit", "2025-09-26T09:20:00+08:00", direction="exit")
+    stack.fold()
+    assert series(stack, session, "checkins", "1h") == [("2025-09-26T09:00:00+08:00", 1, 1)]
+
+
 def test_an_attendee_counts_once_in_the_bucket_of_their_earliest_entry(stack: Stack) -> None:
     session = day_of_scans(stack)
     # A2 first came in at 09:45 (late upload): the 10:00 bucket gains no attendee.
