@@ -32,7 +32,8 @@ PENDING = Gauge(
 )
 LAG = Gauge("expo_stream_lag_entries", "Entries in the streams not yet delivered to the group")
 LAG_SECONDS = Gauge(
-    "expo_aggregator_lag_seconds", "Age of the newest folded event when it was folded"
+    "expo_aggregator_lag_seconds",
+    "Age of the newest folded event when it was folded; 0 once a read finds nothing new",
 )
 
 HTTP_SECONDS = Histogram(

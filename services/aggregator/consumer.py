@@ -111,7 +111,10 @@ class Consumer:
         if not self.streams:
             time.sleep(self.config.block_ms / 1000)
             return 0
-        return self._read(dict.fromkeys(self.streams, ">"), block=self.config.block_ms)
+        handled = self._read(dict.fromkeys(self.streams, ">"), block=self.config.block_ms)
+        if handled == 0:
+            metrics.LAG_SECONDS.set(0)  # nothing new for a whole read: caught up
+        return handled
 
     def drain(self) -> int:
         """Fold everything currently in the streams (used by tests and rebuild checks)."""

@@ -54,11 +54,16 @@ def scrape(services: Services, name: str) -> str:
 
 
 def settled(services: Services) -> bool:
-    """Both events folded and the broken entry dead-lettered."""
+    """Both events folded, the broken entry dead-lettered, and the fold lag back to 0
+    once the aggregator's reads find nothing new."""
     text = scrape(services, "aggregator")
-    return 'expo_dead_lettered_entries_total{reason="undecodable"} 1.0' in text and all(
-        f'expo_aggregator_events_folded_total{{type="{kind}"}} 1.0' in text
-        for kind in ("attendee.checked_in", "deal.signed")
+    return (
+        'expo_dead_lettered_entries_total{reason="undecodable"} 1.0' in text
+        and all(
+            f'expo_aggregator_events_folded_total{{type="{kind}"}} 1.0' in text
+            for kind in ("attendee.checked_in", "deal.signed")
+        )
+        and "expo_aggregator_lag_seconds 0.0" in text.splitlines()
     )
 
 
