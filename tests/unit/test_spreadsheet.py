@@ -10,6 +10,7 @@ import pytest
 
 from services.api.spreadsheet import (
     SHEET_ROWS,
+    Page,
     TooManyRowsError,
     csv_chunks,
     csv_text,
@@ -42,11 +43,9 @@ def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(
 
 
 def test_csv_has_a_bom_crlf_line_ends_and_rfc_4180_quotes() -> None:
-    pages = [[["a,b", 'say "hi"', "名字"]], [["two\nlines", 2, None]]]
+    pages: list[Page] = [[["a,b", 'say "hi"', "名字"]], [["two\nlines", 2, None]]]
     data = b"".join(csv_chunks(["x", "y", "z"], pages))
-    assert data == (
-        '\ufeffx,y,z\r\n"a,b","say ""hi""",名字\r\n"two\nlines",2,\r\n'.encode()
-    )
+    assert data == ('\ufeffx,y,z\r\n"a,b","say ""hi""",名字\r\n"two\nlines",2,\r\n'.encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows == [["x", "y", "z"], ["a,b", 'say "hi"', "名字"], ["two\nlines", "2", ""]]
 
@@ -57,7 +56,7 @@ def test_a_csv_chunk_leaves_with_every_page() -> None:
 
 
 def test_xlsx_text_stays_text_and_what_xml_cannot_carry_is_replaced() -> None:
-    pages = [[["=1+2", 5, True, None, "  spaced ", "名字", "a\x01b", "&<>"]]]
+    pages: list[Page] = [[["=1+2", 5, True, None, "  spaced ", "名字", "a\x01b", "&<>"]]]
     data = b"".join(xlsx_chunks("events", list("abcdefgh"), pages))
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet is not None
