@@ -33,20 +33,20 @@ def sqlite_path(url: str) -> str:
 
 
 @contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    """A fresh `expo_bench` database on the server; its URL; dropped afterwards."""
-    url = make_url(server_url).set(database=BENCH_DATABASE)
+def scratch_postgres(server_url: str, database: str = BENCH_DATABASE) -> Iterator[str]:
+    """A fresh database (`expo_bench`) on the server; its URL; dropped afterwards."""
+    url = make_url(server_url).set(database=database)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    _recreate(server_url, drop_only=False)
+    _recreate(server_url, database, drop_only=False)
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        _recreate(server_url, drop_only=True)
+        _recreate(server_url, database, drop_only=True)
 
 
-def _recreate(server_url: str, drop_only: bool) -> None:
-    name = sql.Identifier(BENCH_DATABASE)
+def _recreate(server_url: str, database: str, drop_only: bool) -> None:
+    name = sql.Identifier(database)
     with psycopg.connect(libpq(server_url), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         if not drop_only:
