@@ -3,7 +3,6 @@
 import argparse
 from datetime import UTC, datetime
 
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -11,6 +10,7 @@ from sqlmodel import Session, col, select
 from services.ingest.cache import MAX_AGE
 from shared import dead_letters, reference, runtime
 from shared.problem import DomainError
+from shared.runtime import SyncRedis
 from shared.settings import Settings
 from shared.tables import ApiToken, ExpoSession
 
@@ -67,7 +67,7 @@ def _tell_ingest(settings: Settings) -> None:
     """Ingest refuses the token from its next request on once it sees the change mark;
     without Redis it still does within its cache's age limit."""
     try:
-        redis = Redis.from_url(runtime.redis_url(settings), socket_timeout=5)
+        redis = runtime.sync_redis(settings, socket_timeout=5)
         try:
             reference.mark_changed(redis)
         finally:
@@ -77,7 +77,7 @@ def _tell_ingest(settings: Settings) -> None:
 
 
 def letters(settings: Settings, args: argparse.Namespace) -> None:
-    redis = Redis.from_url(runtime.redis_url(settings))
+    redis = runtime.sync_redis(settings)
     try:
         _letters(settings, redis, args)
     except DomainError as error:
@@ -86,7 +86,7 @@ def letters(settings: Settings, args: argparse.Namespace) -> None:
         redis.close()
 
 
-def _letters(settings: Settings, redis: Redis, args: argparse.Namespace) -> None:
+def _letters(settings: Settings, redis: SyncRedis, args: argparse.Namespace) -> None:
     match args.letters_command:
         case "list":
             with Session(runtime.engine(settings)) as db:

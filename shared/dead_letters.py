@@ -6,10 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from redis import Redis
-
 from shared import rejection
 from shared.problem import DomainError, Reason
+from shared.runtime import SyncRedis
 from shared.stream import FIELD, dead_letter_key, stream_key
 
 REJECTED_SCANS = "rejected-scans"  # the pseudo-session of the rejected-scans stream's letters
@@ -46,7 +45,7 @@ def _letter(session_id: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Let
     )
 
 
-def list_letters(redis: Redis, session_ids: Iterable[str], limit: int = 100) -> list[Letter]:
+def list_letters(redis: SyncRedis, session_ids: Iterable[str], limit: int = 100) -> list[Letter]:
     letters: list[Letter] = []
     for session_id in [*session_ids, REJECTED_SCANS]:
         entries: Any = redis.xrange(_keys(session_id)[0], count=limit)
@@ -54,11 +53,11 @@ def list_letters(redis: Redis, session_ids: Iterable[str], limit: int = 100) -> 
     return letters[:limit]
 
 
-def count(redis: Redis, session_ids: Iterable[str]) -> int:
+def count(redis: SyncRedis, session_ids: Iterable[str]) -> int:
     return sum(int(redis.xlen(_keys(s)[0])) for s in [*session_ids, REJECTED_SCANS])
 
 
-def get(redis: Redis, session_id: str, entry_id: str) -> tuple[Letter, dict[bytes, bytes]]:
+def get(redis: SyncRedis, session_id: str, entry_id: str) -> tuple[Letter, dict[bytes, bytes]]:
     entries: Any = redis.xrange(_keys(session_id)[0], entry_id, entry_id)
     if not entries:
         raise DomainError(Reason.NOT_FOUND, f"no dead letter {entry_id} for session {session_id!r}")
@@ -66,7 +65,7 @@ def get(redis: Redis, session_id: str, entry_id: str) -> tuple[Letter, dict[byte
     return _letter(session_id, entries[0][0], fields), fields
 
 
-def replay(redis: Redis, session_id: str, entry_id: str) -> str:
+def replay(redis: SyncRedis, session_id: str, entry_id: str) -> str:
     """Append the letter to its stream again and remove it, atomically; the new position."""
     _, fields = get(redis, session_id, entry_id)
     dead, source = _keys(session_id)
@@ -82,6 +81,6 @@ def replay(redis: Redis, session_id: str, entry_id: str) -> str:
     return str(position.decode())
 
 
-def drop(redis: Redis, session_id: str, entry_id: str) -> None:
+def drop(redis: SyncRedis, session_id: str, entry_id: str) -> None:
     get(redis, session_id, entry_id)
     redis.xdel(_keys(session_id)[0], entry_id)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
-from redis import Redis
 from sqlalchemy import Engine, text
 
 from shared.db import read_only
+from shared.runtime import SyncRedis
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Readiness(BaseModel):
 Warning = Callable[[], str | None]
 
 
-def redis_check(client: Callable[[], Redis]) -> Check:
+def redis_check(client: Callable[[], SyncRedis]) -> Check:
     def check() -> None:
         client().ping()
 

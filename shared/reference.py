@@ -10,11 +10,11 @@ request, without a SQL round trip per request.
 
 import secrets
 
-from redis import Redis
+from shared.runtime import SyncRedis
 
 CHANGED_KEY = "expo:{reference}:changed"
 
 
-def mark_changed(redis: Redis) -> None:
+def mark_changed(redis: SyncRedis) -> None:
     """Call after committing a change to a session's status or to a token."""
     redis.set(CHANGED_KEY, secrets.token_hex(8))

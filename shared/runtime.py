@@ -2,9 +2,10 @@
 
 import logging
 
-from redis import Redis
+from redis import Redis, RedisCluster
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio import RedisCluster as AsyncRedisCluster
 from sqlalchemy import Engine
 
 from shared.db import make_engine
@@ -36,15 +37,35 @@ def redis_url(settings: Settings) -> str:
     raise RuntimeError(msg)
 
 
-def sync_redis(settings: Settings) -> Redis:
-    return Redis.from_url(redis_url(settings), socket_timeout=30, health_check_interval=10)
+# A Redis Cluster is named by one or more of its nodes: redis+cluster://host:port[,host:port]
+CLUSTER_SCHEMES = {"redis+cluster://": "redis://", "rediss+cluster://": "rediss://"}
+SyncRedis = Redis | RedisCluster
+AsyncClient = AsyncRedis | AsyncRedisCluster
 
 
-def async_redis(settings: Settings) -> AsyncRedis:
+def cluster_nodes(url: str) -> str | None:
+    """The plain redis:// URL of a cluster URL's first node, or None for a single server."""
+    for scheme, plain in CLUSTER_SCHEMES.items():
+        if url.startswith(scheme):
+            return plain + url.removeprefix(scheme).split(",")[0]
+    return None
+
+
+def sync_redis(settings: Settings, socket_timeout: float = 30) -> SyncRedis:
+    url = redis_url(settings)
+    if (seed := cluster_nodes(url)) is not None:
+        return RedisCluster.from_url(seed, socket_timeout=socket_timeout)
+    return Redis.from_url(url, socket_timeout=socket_timeout, health_check_interval=10)
+
+
+def async_redis(settings: Settings) -> AsyncClient:
     """A client whose pool makes a request wait (up to 10 s) for a free connection rather
-    than refusing it when all are busy."""
+    than refusing it when all are busy. A cluster client keeps a pool per node."""
+    url = redis_url(settings)
+    if (seed := cluster_nodes(url)) is not None:
+        return AsyncRedisCluster.from_url(seed, max_connections=50, socket_timeout=10)
     pool = BlockingConnectionPool.from_url(
-        redis_url(settings),
+        url,
         max_connections=50,
         timeout=10,
         socket_timeout=10,

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Exports: rows read per page (one short read transaction each, one chunk sent each).
     export_page_rows: int = Field(default=2000, ge=1, le=100_000)
+    # Replicas that must confirm an append (Redis WAIT) before ingest acknowledges it; 0:
+    # the primary's append-only file is enough (one Redis server, appendfsync always).
+    redis_wait_replicas: int = Field(default=0, ge=0, le=5)
+    redis_wait_ms: int = Field(default=1000, ge=1, le=60_000)
     # Ingest protections.
     idempotency_ttl_seconds: int = Field(default=3600, ge=1)
     rate_limit_events_per_second: float = Field(default=5000, ge=0)  # per token; 0: off

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from redis import Redis
 from sqlalchemy import Engine
 
 from services.aggregator.consumer import Consumer, ConsumerConfig
 from shared import health, openapi, problem, runtime
+from shared.runtime import SyncRedis
 from shared.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Running:
     engine: Engine
-    redis: Redis
+    redis: SyncRedis
     consumer: Consumer
     thread: threading.Thread
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from redis import Redis
+from redis import RedisCluster
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -30,6 +30,7 @@ from services.aggregator.projection import (
 from shared import dead_letters, metrics, rejection
 from shared.db import read_only
 from shared.reference import CHANGED_KEY
+from shared.runtime import SyncRedis
 from shared.stream import (
     GROUP,
     UndecodableEntryError,
@@ -47,6 +48,7 @@ RawEntry = tuple[bytes, dict[bytes, bytes]]
 REFRESH_SECONDS = 2.0
 CLAIM_SECONDS = 5.0
 TRIM_SECONDS = 10.0
+CLUSTER_POLL_MS = 20  # a cluster cannot block on many streams at once: it polls them
 
 
 @dataclass
@@ -67,7 +69,7 @@ class _Clock:
 
 @dataclass
 class Consumer:
-    redis: Redis
+    redis: SyncRedis
     engine: Engine
     config: ConsumerConfig = field(default_factory=ConsumerConfig)
     streams: list[str] = field(default_factory=list)
@@ -184,9 +186,13 @@ class Consumer:
         metrics.DEAD_LETTERS_WAITING.set(self.dead_letters)
 
     def _read(self, streams: dict[Any, Any], block: int | None, own: bool = False) -> int:
-        reply: Any = self.redis.xreadgroup(
-            GROUP, self.config.name, streams, count=self.config.batch_size, block=block
-        )
+        reply: Any
+        if isinstance(self.redis, RedisCluster) and len(streams) > 1:
+            reply = self._read_each(streams, block)
+        else:
+            reply = self.redis.xreadgroup(
+                GROUP, self.config.name, streams, count=self.config.batch_size, block=block
+            )
         handled = 0
         for key, read in reply or []:
             key_str = key.decode() if isinstance(key, bytes) else key
@@ -195,6 +201,19 @@ class Consumer:
             handled += len(entries)
             self._fold_stream(key_str, entries)
         return handled
+
+    def _read_each(self, streams: dict[Any, Any], block: int | None) -> list[Any]:
+        """A cluster refuses one read across streams in different hash slots: each stream
+        is read on its own, without blocking, all in one pipeline (one round trip per
+        node). When none has anything, wait a short poll interval instead of blocking."""
+        with self.redis.pipeline() as pipe:
+            for key, start in streams.items():
+                pipe.xreadgroup(GROUP, self.config.name, {key: start}, count=self.config.batch_size)
+            replies = pipe.execute()
+        found = [read for reply in replies if reply for read in reply]
+        if not found and block:
+            time.sleep(min(block, CLUSTER_POLL_MS) / 1000)
+        return found
 
     def _count_attempts(self, key: str, entries: list[RawEntry]) -> list[RawEntry]:
         """Reclaimed entries that were delivered too often go to the dead letters."""

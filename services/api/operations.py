@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
-from redis import Redis
 from sqlmodel import col, select
 
 from services.api.deps import AdminDep, DbDep, ReadDbDep
 from shared import dead_letters, reference
 from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
+from shared.runtime import SyncRedis
 from shared.tables import ApiToken, ExpoSession
 
 router = APIRouter(tags=["operations"])
@@ -45,8 +45,8 @@ class Replayed(BaseModel):
     position: str
 
 
-def _redis(request: Request) -> Redis:
-    client: Redis = request.app.state.redis
+def _redis(request: Request) -> SyncRedis:
+    client: SyncRedis = request.app.state.redis
     return client
 
 

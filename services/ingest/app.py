@@ -11,13 +11,12 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.middleware.cors import CORSMiddleware
-from redis.asyncio import Redis
 from sqlalchemy import Engine
 
 from services.ingest import appender
 from services.ingest.cache import ReferenceCache
 from services.ingest.coalesce import Coalescer
-from services.ingest.idempotency import Appender
+from services.ingest.idempotency import Appender, Replication
 from services.ingest.limiter import RateLimiter
 from services.ingest.requests import (
     Accepted,
@@ -32,6 +31,7 @@ from shared import health, openapi, problem, runtime
 from shared.auth import Principal, Role, bearer_secret
 from shared.body import StrictJsonRoute
 from shared.events import Id64
+from shared.runtime import AsyncClient
 from shared.settings import Settings, get_settings
 
 
@@ -39,7 +39,7 @@ from shared.settings import Settings, get_settings
 class Resources:
     settings: Settings
     engine: Engine
-    redis: Redis
+    redis: AsyncClient
     ingest: appender.Ingest
 
 
@@ -53,7 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reference = ReferenceCache(engine, coalescer, settings.admin_token)
         ingest = appender.Ingest(
             reference,
-            Appender(coalescer, settings.idempotency_ttl_seconds),
+            Appender(
+                coalescer,
+                settings.idempotency_ttl_seconds,
+                Replication(settings.redis_wait_replicas, settings.redis_wait_ms),
+            ),
             RateLimiter(settings.rate_limit_events_per_second),
         )
         resources = Resources(settings, engine, redis, ingest)

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from services.ingest.cache import ReferenceCache
-from services.ingest.coalesce import Coalescer
+from services.ingest.coalesce import AnyPipeline, Coalescer
 from services.ingest.gate import admit
 from services.ingest.idempotency import Appender, Outcome, fingerprint
 from services.ingest.limiter import RateLimiter
@@ -176,7 +175,7 @@ async def _keep_rejected(
     if not scans:
         return
 
-    async def queue(pipe: Pipeline) -> None:
+    async def queue(pipe: AnyPipeline) -> None:
         for scan in scans:
             pipe.xadd(
                 rejection.STREAM,

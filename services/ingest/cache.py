@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
-from redis.asyncio.client import Pipeline
 from sqlalchemy import Engine
 
-from services.ingest.coalesce import Coalescer
+from services.ingest.coalesce import AnyPipeline, Coalescer
 from services.ingest.gate import SessionState, load_sessions
 from shared.auth import Principal, authenticate, hash_token
 from shared.db import read_only
@@ -93,5 +92,5 @@ class ReferenceCache:
         return entry[1]
 
 
-async def _get_mark(pipe: Pipeline) -> None:
+async def _get_mark(pipe: AnyPipeline) -> None:
     pipe.get(CHANGED_KEY)

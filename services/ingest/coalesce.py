@@ -4,10 +4,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline
 
-Queue = Callable[[Pipeline], Awaitable[None]]
+from shared.runtime import AsyncClient
+
+AnyPipeline = Pipeline | ClusterPipeline
+Queue = Callable[[AnyPipeline], Awaitable[None]]
 
 
 class Coalescer:
@@ -18,7 +21,7 @@ class Coalescer:
     Ingest sends all its Redis commands this way, so it needs one connection however many
     requests are in flight, instead of one per request (a pool that runs out refuses)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: AsyncClient) -> None:
         self.redis = redis
         self._waiting: list[tuple[Queue, asyncio.Future[list[Any]]]] = []
         self._sender: asyncio.Task[None] | None = None
@@ -40,7 +43,7 @@ class Coalescer:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for queue, _ in batch:
                         await queue(pipe)
-                        ends.append(len(pipe.command_stack))
+                        ends.append(len(pipe))
                     replies = await pipe.execute(raise_on_error=False)
             except Exception as error:  # every waiting request gets it
                 for _, future in batch:

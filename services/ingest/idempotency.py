@@ -11,11 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.asyncio.client import Pipeline
-from redis.exceptions import NoScriptError
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
-from services.ingest.coalesce import Coalescer, Queue
+from services.ingest.coalesce import AnyPipeline, Coalescer, Queue
 from shared.events import Event
+from shared.runtime import AsyncClient
 from shared.stream import FIELD, seen_key, stream_key, to_fields
 
 # KEYS: fingerprint key, stream key. ARGV: fingerprint, ttl seconds, encoded event.
@@ -72,10 +73,46 @@ def fingerprint(event_type: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
+class NotReplicatedError(RedisError):
+    """Fewer replicas than required confirmed an append in time: it is not acknowledged
+    (503); the client retries with the same event_id, which counts once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Replication:
+    """How many replicas must hold an append before ingest answers (Redis WAIT on the
+    connection that wrote it). With 0, an append is acknowledged once the primary has it
+    (in its append-only file, with appendfsync always)."""
+
+    replicas: int = 0
+    timeout_ms: int = 1000
+
+    def queue_wait(self, pipe: AnyPipeline, redis: AsyncClient, key: str) -> int:
+        """Queue a WAIT behind the write to `key`, on the node that holds it (a cluster
+        pipeline sends a node's commands on one connection, in order); returns how many
+        replies it adds."""
+        if self.replicas == 0:
+            return 0
+        if isinstance(redis, AsyncRedisCluster):
+            node = redis.get_node_from_key(key)
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms, target_nodes=node)
+        else:
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms)
+        return 1
+
+    def check(self, acknowledged: Any) -> None:
+        if int(acknowledged) < self.replicas:
+            msg = f"{acknowledged} of {self.replicas} replicas confirmed the append in time"
+            raise NotReplicatedError(msg)
+
+
 class Appender:
-    def __init__(self, coalescer: Coalescer, ttl_seconds: int) -> None:
+    def __init__(
+        self, coalescer: Coalescer, ttl_seconds: int, replication: Replication | None = None
+    ) -> None:
         self.redis = coalescer.redis
         self.ttl = ttl_seconds
+        self.replication = replication or Replication()
         # Called by SHA (EVALSHA): a pipeline holding Script objects would first ask Redis
         # whether they exist, one more round trip per pipeline. A Redis that lost them
         # answers NOSCRIPT, ran nothing, and `_run` loads them and tries once more.
@@ -86,10 +123,12 @@ class Appender:
     async def append(self, event: Event, print_: str | None) -> Outcome:
         """Append `event`; with a fingerprint, at most once per event_id."""
 
-        async def queue(pipe: Pipeline) -> None:
+        async def queue(pipe: AnyPipeline) -> None:
             await self._queue(pipe, event, print_)
 
-        [reply] = await self._run(queue)
+        [reply, *wait] = await self._run(queue)
+        for acknowledged in wait:
+            self.replication.check(acknowledged)
         return _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
 
     async def append_many(self, events: list[tuple[Event, str | None]]) -> list[Outcome]:
@@ -98,7 +137,7 @@ class Appender:
         for index, (event, _) in enumerate(events):
             by_session.setdefault(event.session_id, []).append(index)
 
-        async def queue(pipe: Pipeline) -> None:
+        async def queue(pipe: AnyPipeline) -> None:
             for session_id, indexes in by_session.items():
                 keys, args = [stream_key(session_id)], list[Any]([self.ttl])
                 for index in indexes:
@@ -107,8 +146,13 @@ class Appender:
                         keys.append(seen_key(session_id, str(event.event_id)))
                     args += [print_ or "", to_fields(event)[FIELD]]
                 pipe.evalsha(self.many, len(keys), *keys, *args)
+                self.replication.queue_wait(pipe, self.redis, keys[0])
 
         replies = await self._run(queue) if events else []
+        if self.replication.replicas:
+            for acknowledged in replies[1::2]:
+                self.replication.check(acknowledged)
+            replies = replies[::2]
         outcomes: list[Outcome | None] = [None] * len(events)
         for indexes, reply in zip(by_session.values(), replies, strict=True):
             for n, index in enumerate(indexes):
@@ -116,6 +160,8 @@ class Appender:
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def _run(self, queue: Queue) -> list[Any]:
+        if self.replication.replicas and isinstance(self.redis, AsyncRedisCluster):
+            await self.redis.initialize()  # the slot map WAIT is routed by; once, then a no-op
         try:
             return await self.coalescer.run(queue)
         except NoScriptError:
@@ -123,12 +169,13 @@ class Appender:
                 await self.redis.script_load(script)
             return await self.coalescer.run(queue)
 
-    async def _queue(self, pipe: Pipeline, event: Event, print_: str | None) -> None:
+    async def _queue(self, pipe: AnyPipeline, event: Event, print_: str | None) -> None:
         if print_ is None:
             pipe.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
         else:
             keys = self._keys(event)
             pipe.evalsha(self.once, len(keys), *keys, *self._args(event, print_))
+        self.replication.queue_wait(pipe, self.redis, stream_key(event.session_id))
 
     def _keys(self, event: Event) -> list[str]:
         return [seen_key(event.session_id, str(event.event_id)), stream_key(event.session_id)]

@@ -4,12 +4,11 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 from sqlalchemy import event
 
 from services.ingest.cache import ReferenceCache
-from services.ingest.coalesce import Coalescer
+from services.ingest.coalesce import AnyPipeline, Coalescer
 from tests.conftest import new_id
 from tests.integration.conftest import Stack
 
@@ -25,7 +24,7 @@ def test_concurrent_requests_share_round_trips_and_each_gets_its_own_replies(
         coalescer = Coalescer(redis)
 
         async def append(n: int) -> list[Any]:
-            async def queue(pipe: Pipeline) -> None:
+            async def queue(pipe: AnyPipeline) -> None:
                 pipe.xadd(stream, {"n": str(n)})
                 pipe.xadd(text if n == 7 else stream, {"n": f"{n}-again"})
 
