@@ -1,6 +1,7 @@
 """`expo`: one command for running, migrating, rebuilding and issuing tokens."""
 
 import argparse
+import importlib
 import logging
 import os
 import signal
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -31,9 +33,13 @@ SERVICES = {
 
 
 def serve(name: str, settings: Settings) -> None:
+    """Run one service in the foreground, built from `settings` (the command line's
+    choices included)."""
     target, port_setting = SERVICES[name]
+    module, _, factory = target.partition(":")
+    create_app = getattr(importlib.import_module(module), factory)
     uvicorn.run(
-        target,
+        partial(create_app, settings),
         factory=True,
         host=settings.bind_host,
         port=getattr(settings, port_setting),
@@ -171,12 +177,28 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def consumer_name(value: str) -> str:
+    """A consumer name: what the group records the aggregator's pending entries under."""
+    if not value.strip() or value != value.strip():
+        msg = "a consumer name is not empty and has no surrounding spaces"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="expo", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="migrate and run everything (embedded Redis by default)")
-    for name in SERVICES:
-        commands.add_parser(name, help=f"run the {name} service alone")
+    services = {
+        name: commands.add_parser(name, help=f"run the {name} service alone") for name in SERVICES
+    }
+    services["aggregator"].add_argument(
+        "--name",
+        type=consumer_name,
+        default=None,
+        help="this aggregator's consumer name in the group (default: $EXPO_CONSUMER_NAME); "
+        "each aggregator needs its own, kept across restarts",
+    )
     commands.add_parser("migrate", help="apply database migrations")
     demo = commands.add_parser("demo", help="simulate an expo day against running services")
     demo.add_argument("--rate", type=float, default=20.0, help="check-ins per second")
@@ -227,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             operator.letters(settings, args)
         case "import-history":
             import_history(settings, Path(args.file))
+        case "aggregator" if args.name is not None:
+            serve("aggregator", settings.model_copy(update={"consumer_name": args.name}))
         case name:
             serve(name, settings)
 
