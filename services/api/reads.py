@@ -5,19 +5,19 @@ import asyncio
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from services.api import position
 from services.api.admin import get_expo, get_session
 from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
 from services.api.schemas import History, HistoryRow, Totals
 from services.api.standing import Part, expo_parts, session_totals
 from shared.figures import Tally
 from shared.openapi import READ, problems
-from shared.stream import position_key
 
 router = APIRouter(tags=["figures"])
 MIN_POSITION_WAIT = 5.0
@@ -34,14 +34,9 @@ def read_totals(engine: Engine, session_id: str) -> Totals:
         return session_totals(db.connection(), get_session(db, session_id))
 
 
-def _folded(totals: Totals, min_position: str) -> bool:
-    return totals.position is not None and position_key(totals.position) >= position_key(
-        min_position
-    )
-
-
 @router.get("/v1/sessions/{session_id}/totals", responses=problems(*READ))
 async def totals(
+    request: Request,
     session_id: str,
     _: ReaderDep,
     res: ResourcesDep,
@@ -54,10 +49,16 @@ async def totals(
     ] = None,
 ) -> Totals:
     """This edition's figures, those of every edition before it, and both together."""
+    # The entry at min_position is looked at before the figures are read: the session's
+    # newest folded position proves nothing about an older entry with several aggregators.
     deadline = time.monotonic() + MIN_POSITION_WAIT
+    redis = request.app.state.redis
     while True:
+        settled = min_position is None or await run_in_threadpool(
+            position.folded, redis, res.reader, session_id, min_position
+        )
         found = await run_in_threadpool(read_totals, res.reader, session_id)
-        if min_position is None or _folded(found, min_position):
+        if settled:
             return found
         if time.monotonic() >= deadline:
             return found.model_copy(update={"caught_up": False})

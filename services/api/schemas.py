@@ -154,7 +154,10 @@ class Totals(BaseModel):
     ordinal: int
     status: str
     as_of: datetime | None
-    position: str | None = Field(description="The newest stream entry folded into `current`.")
+    position: str | None = Field(
+        description="The newest stream entry folded into `current`. With several aggregators "
+        "an older entry may still be folding: wait for one with `min_position`."
+    )
     caught_up: bool = Field(
         default=True, description="False when `min_position` was not folded within 5 s."
     )
