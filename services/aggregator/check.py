@@ -24,7 +24,7 @@ from services.aggregator.projection import (
     event_rows_at,
     exhibitor_row,
 )
-from shared.db import read_only
+from shared.db import is_sqlite, read_only
 from shared.events import decode_event
 from shared.fold import State, fold
 
@@ -36,7 +36,7 @@ SHOWN = 20  # differences listed per table and session
 def check(engine: Engine, session_ids: Sequence[str] = ()) -> list[str]:
     """The differences between a rebuild and the live projections; empty when equal."""
     differences: list[str] = []
-    with read_only(engine).connect() as conn:  # a snapshot: folds go on meanwhile
+    with _snapshot(engine).connect() as conn:
         ids = list(session_ids) or sorted(
             set(conn.execute(select(EVENTS.c.session_id).distinct()).scalars())
             | set(conn.execute(select(FIGURES.c.session_id)).scalars())
@@ -44,6 +44,16 @@ def check(engine: Engine, session_ids: Sequence[str] = ()) -> list[str]:
         for session_id in ids:
             differences += _session(conn, session_id)
     return differences
+
+
+def _snapshot(engine: Engine) -> Engine:
+    """Reads that see one state of the database while aggregators go on committing: a
+    deferred transaction on SQLite (WAL), REPEATABLE READ on PostgreSQL, whose default
+    (READ COMMITTED) would read the events and the projections at different moments."""
+    reader = read_only(engine)
+    if is_sqlite(engine):
+        return reader
+    return reader.execution_options(isolation_level="REPEATABLE READ")
 
 
 def _session(conn: Connection, session_id: str) -> list[str]:
