@@ -27,6 +27,7 @@ class Instance:
     service: str  # "api", "ingest" or "aggregator"
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    args: list[str] = field(default_factory=list)  # after `expo SERVICE`, e.g. --name
 
     @property
     def port(self) -> str:
@@ -72,7 +73,7 @@ class Stack:
         instance = self.instances[name]
         with (self.directory / f"{name}.log").open("ab") as log:
             instance.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", instance.service],
+                [sys.executable, "-m", "services.cli", instance.service, *instance.args],
                 env=instance.env,
                 stdout=log,
                 stderr=log,
