@@ -152,9 +152,13 @@ def _create(masters: list[Node], replicas: list[Node]) -> None:
             ids[node.port] = client.execute_command("CLUSTER MYID").decode()
 
     def everyone_met() -> bool:
-        with (replicas or masters)[-1].client() as client:
-            known = str(client.execute_command("CLUSTER NODES"))
-        return all(node_id in known for node_id in ids.values())
+        """Every node knows every master (a replica can follow only a master it knows)."""
+        for node in [*masters, *replicas]:
+            with node.client() as client:
+                known = str(client.execute_command("CLUSTER NODES"))
+            if not all(node_id in known for node_id in ids.values()):
+                return False
+        return True
 
     wait_until(everyone_met, timeout=15, what="the cluster nodes to meet")
     for index, node in enumerate(replicas):

@@ -145,7 +145,7 @@ class Appender:
                     if print_ is not None:
                         keys.append(seen_key(session_id, str(event.event_id)))
                     args += [print_ or "", to_fields(event)[FIELD]]
-                pipe.evalsha(self.many, len(keys), *keys, *args)
+                _evalsha(pipe, self.many, keys, args)
                 self.replication.queue_wait(pipe, self.redis, keys[0])
 
         replies = await self._run(queue) if events else []
@@ -174,7 +174,7 @@ class Appender:
             pipe.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
         else:
             keys = self._keys(event)
-            pipe.evalsha(self.once, len(keys), *keys, *self._args(event, print_))
+            _evalsha(pipe, self.once, keys, self._args(event, print_))
         self.replication.queue_wait(pipe, self.redis, stream_key(event.session_id))
 
     def _keys(self, event: Event) -> list[str]:
@@ -182,6 +182,12 @@ class Appender:
 
     def _args(self, event: Event, print_: str) -> list[Any]:
         return [print_, self.ttl, to_fields(event)[FIELD]]
+
+
+def _evalsha(pipe: AnyPipeline, sha: str, keys: list[str], args: list[Any]) -> None:
+    """EVALSHA as a plain command: a cluster pipeline refuses its `evalsha` method, but
+    routes the command by its keys (all in one session's slot) like any other."""
+    pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
 
 
 def _outcome(reply: Any) -> Outcome:
