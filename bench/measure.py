@@ -35,6 +35,8 @@ class Plan:
     concurrency: int = 4
     xadd_seconds: float = 3.0
     totals_reads: int = 300
+    scale_events: int = 100_000
+    scale_sessions: int = 32
     wrk: WrkSettings = field(default_factory=WrkSettings)
 
 

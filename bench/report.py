@@ -199,12 +199,53 @@ def memory_rows(f: Figures, db: str) -> list[Row]:
     return rows
 
 
+def _where(f: Figures, prefix: str) -> str:
+    """Where the aggregators' time went, as shares of aggregator-time."""
+    parts = (
+        ("outside SQL", "outside_sql"),
+        ("in tx client", "client"),
+        ("PG running", "postgres"),
+        ("row lock", "lock"),
+        ("WAL/IO", "wal_io"),
+    )
+    return ", ".join(f"{name} {f[f'{prefix}.{key}']:.0%}" for name, key in parts)
+
+
+def scaling_rows(f: Figures) -> list[Row]:
+    """Fold throughput with 1, 2 and 4 aggregators, many sessions and one hot session."""
+    if "scale.backlog" not in f:
+        return []
+    table = []
+    for shape, label in (("many", f"{f['scale.sessions']:.0f} sessions"), ("hot", "1 session")):
+        one = f[f"scale.{shape}.1.per_s"]
+        limit = f[f"scale.{shape}.insert.copy.per_s"]
+        for count in (1, 2, 4):
+            prefix = f"scale.{shape}.{count}"
+            rate_value = f[f"{prefix}.per_s"]
+            shown = (
+                f"{rate(rate_value, 'events/s')} ({rate_value / one:.2f}x of 1; machine CPU "
+                f"{f[f'{prefix}.machine_busy']:.0%}; aggregators "
+                f"{f[f'{prefix}.aggregator_cpu_us']:.0f} us CPU/event; WAL "
+                f"{f[f'{prefix}.wal_bytes_per_event']:,.0f} B/event; {_where(f, prefix)})"
+            )
+            table.append(
+                share(
+                    f"[postgresql] fold, {count} aggregator(s), {label}, "
+                    f"{f['scale.backlog']:,.0f}-event backlog",
+                    (rate_value, shown),
+                    ("raw COPY", limit),
+                    None,
+                )
+            )
+    return table
+
+
 def rows(f: Figures, databases: list[str]) -> list[Row]:
     table: list[Row] = []
     for db in databases:
         table += ingest_rows(f, db) + fold_rows(f, db) + e2e_rows(f, db)
         table += [fresh_row(f, db), *display_rows(f, db), *growth_rows(f, db), *memory_rows(f, db)]
-    return table
+    return table + scaling_rows(f)
 
 
 def render(table: list[Row]) -> str:

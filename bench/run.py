@@ -18,7 +18,7 @@ from typing import Any
 
 from redis import Redis
 
-from bench import database, machine, report, stack, wrk
+from bench import database, machine, report, scaling, stack, wrk
 from bench.measure import Plan, Result, measure_stack
 from bench.wrk import Load, WrkSettings
 
@@ -65,32 +65,61 @@ def database_url(label: str, var_dir: Path, server: str | None) -> Iterator[str]
         yield url
 
 
-def measure_once(plan: Plan, server: str | None, info: dict[str, str]) -> Result:
-    say("minimal FastAPI reference (POST and GET)")
-    found = minimal_limits(plan.wrk)
-    for label in ("sqlite", *(["postgresql"] if server else [])):
-        var = Path("var")
-        var.mkdir(exist_ok=True)
-        var_dir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-", dir=var)).resolve()
-        say(f"{label}: starting the stack")
-        with database_url(label, var_dir, server) as url, stack.running(label, url, var_dir) as up:
-            say(f"{label}: stack up ({url.split('@')[-1]})")
-            info[f"{label}_server"] = database.server_version(url)
-            client = Redis.from_url(up.redis_url)
-            server_info: Any = client.info("server")
-            client.close()
-            info["redis_server"] = str(
-                server_info.get("valkey_version") or server_info.get("redis_version")
-            )
-            measured = measure_stack(up, plan, lambda what, lb=label: say(f"{lb}: {what}"))
-            found |= {f"{label}.{key}": value for key, value in measured.items()}
-        logs = RESULTS / "logs" / label
-        shutil.rmtree(logs, ignore_errors=True)
-        logs.mkdir(parents=True)
-        for log in var_dir.glob("*.log"):
-            shutil.copy(log, logs / log.name)
-        shutil.rmtree(var_dir, ignore_errors=True)
+def measure_once(plan: Plan, server: str | None, info: dict[str, str], only: str) -> Result:
+    found: Result = {}
+    if only != "scaling":
+        say("minimal FastAPI reference (POST and GET)")
+        found |= minimal_limits(plan.wrk)
+        for label in ("sqlite", *(["postgresql"] if server else [])):
+            found |= measure_database(label, plan, server, info)
+    if only != "stacks" and server:
+        found |= measure_scaling(plan, server)
     return found
+
+
+def scratch_dir(label: str) -> Path:
+    var = Path("var")
+    var.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"bench-{label}-", dir=var)).resolve()
+
+
+def keep_logs(var_dir: Path, label: str) -> None:
+    logs = RESULTS / "logs" / label
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    for log in var_dir.glob("*.log"):
+        shutil.copy(log, logs / log.name)
+    shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def measure_scaling(plan: Plan, server: str) -> Result:
+    """1, 2 and 4 aggregators folding a backlog, on a stack and database of their own."""
+    var_dir = scratch_dir("scaling")
+    say("scaling: starting a stack of its own (PostgreSQL)")
+    with (
+        database_url("postgresql", var_dir, server) as url,
+        stack.running("scaling", url, var_dir) as up,
+    ):
+        found = scaling.measure(up, plan.scale_events, plan.scale_sessions, say)
+    keep_logs(var_dir, "scaling")
+    return found
+
+
+def measure_database(label: str, plan: Plan, server: str | None, info: dict[str, str]) -> Result:
+    var_dir = scratch_dir(label)
+    say(f"{label}: starting the stack")
+    with database_url(label, var_dir, server) as url, stack.running(label, url, var_dir) as up:
+        say(f"{label}: stack up ({url.split('@')[-1]})")
+        info[f"{label}_server"] = database.server_version(url)
+        client = Redis.from_url(up.redis_url)
+        server_info: Any = client.info("server")
+        client.close()
+        info["redis_server"] = str(
+            server_info.get("valkey_version") or server_info.get("redis_version")
+        )
+        measured = measure_stack(up, plan, lambda what, lb=label: say(f"{lb}: {what}"))
+    keep_logs(var_dir, label)
+    return {f"{label}.{key}": value for key, value in measured.items()}
 
 
 def median(runs: list[Result]) -> Result:
@@ -112,6 +141,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fold-events", type=int, default=30_000)
     p.add_argument("--e2e-events", type=int, default=30_000)
     p.add_argument("--fresh-seconds", type=float, default=15.0)
+    p.add_argument("--scale-events", type=int, default=100_000, help="backlog per scaling run")
+    p.add_argument("--scale-sessions", type=int, default=32, help="sessions of the 'many' shape")
+    p.add_argument(
+        "--only",
+        choices=["all", "stacks", "scaling"],
+        default="all",
+        help="'scaling': only the 1/2/4-aggregator rows (needs PostgreSQL); 'stacks': the rest",
+    )
     p.add_argument("--wrk-seconds", type=float, default=6.0)
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--quick", action="store_true", help="small sizes, for trying the bench out")
@@ -128,6 +165,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
             fresh_seconds=4,
             xadd_seconds=1,
             totals_reads=100,
+            scale_events=20_000,
             wrk=WrkSettings(seconds=3),
         )
     return Plan(
@@ -136,22 +174,26 @@ def plan_of(args: argparse.Namespace) -> Plan:
         fold_events=args.fold_events,
         e2e_events=args.e2e_events,
         fresh_seconds=args.fresh_seconds,
+        scale_events=args.scale_events,
+        scale_sessions=args.scale_sessions,
         wrk=WrkSettings(connections=args.wrk_connections, seconds=args.wrk_seconds),
     )
 
 
 def main() -> None:
     args = parser().parse_args()
+    if args.only == "scaling" and not args.database_url:
+        parser().error("--only scaling needs PostgreSQL: --database-url or EXPO_BENCH_DATABASE_URL")
     plan, info = plan_of(args), machine.versions()
     info["wrk"] = wrk.version()
     host = machine.machine()
     runs = []
     for number in range(1, args.runs + 1):
         say(f"run {number} of {args.runs}")
-        runs.append(measure_once(plan, args.database_url, info))
+        runs.append(measure_once(plan, args.database_url, info, args.only))
     figures = median(runs)
     databases = ["sqlite", *(["postgresql"] if args.database_url else [])]
-    table = report.rows(figures, databases)
+    table = report.rows(figures, databases if args.only != "scaling" else [])
     print()
     print(report.render(table))
     print(
