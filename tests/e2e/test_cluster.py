@@ -8,13 +8,14 @@ equal the pure fold of exactly the acknowledged events."""
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from shared.stream import stream_key
-from tests.cluster import LocalCluster, failed_over, running
+from tests.cluster import LocalCluster, Node, failed_over, running
 from tests.conftest import migrated, new_id, postgres_database
 from tests.faults.audit import Fault, judge, pending_entries
-from tests.faults.load import Load, LoadPlan
+from tests.faults.load import ADMIN, Load, LoadPlan
 from tests.faults.scenario import open_sessions
 from tests.faults.stack import Stack
 from tests.wait import wait_until
@@ -26,6 +27,7 @@ SETTINGS = {
     "EXPO_CLAIM_IDLE_MS": str(CLAIM_IDLE_MS),
     "EXPO_FOLD_BATCH_SIZE": "100",
     "EXPO_REDIS_WAIT_REPLICAS": "1",
+    "EXPO_REDIS_WAIT_MS": "300",
 }
 
 
@@ -100,3 +102,29 @@ def test_a_cluster_with_a_master_and_an_aggregator_killed_counts_every_event_onc
     verdict = judge(stack, load, Fault("a master and an aggregator SIGKILLed", 2, 1.0))
     print(f"\n{verdict.line}; sessions on the killed master: {len(on_it)} of {len(sessions)}")
     assert verdict.clean, str(verdict)
+
+
+def replica_of(cluster: LocalCluster, master: Node) -> Node:
+    with master.client() as client:
+        port = int(client.info("replication")["slave0"]["port"])
+    return next(node for node in cluster.nodes if node.port == port)
+
+
+def test_an_append_no_replica_confirmed_is_not_acknowledged(
+    stack: Stack, cluster: LocalCluster
+) -> None:
+    sessions = open_sessions(stack, count=6)
+    alone = cluster.master_of(stream_key(sessions[0]))
+    elsewhere = next(s for s in sessions if cluster.master_of(stream_key(s)) is not alone)
+    replica_of(cluster, alone).kill()
+    checkin = {"attendee_id": "A-1", "category": "general", "country": "CN"}
+    with httpx2.Client(base_url=stack.url("ingest"), timeout=30) as ingest:
+        refused = ingest.post(
+            "/v1/checkins", json={**checkin, "session_id": sessions[0]}, headers=ADMIN
+        )
+        accepted = ingest.post(
+            "/v1/checkins", json={**checkin, "session_id": elsewhere}, headers=ADMIN
+        )
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["reason"] == "unavailable"
+    assert accepted.status_code == 202, accepted.text
