@@ -222,9 +222,12 @@ def scaling_rows(f: Figures) -> list[Row]:
         for count in (1, 2, 4):
             prefix = f"scale.{shape}.{count}"
             rate_value = f[f"{prefix}.per_s"]
+            others = f.get(f"{prefix}.others_busy", 0.0)
             shown = (
                 f"{rate(rate_value, 'events/s')} ({rate_value / one:.2f}x of 1; machine CPU "
-                f"{f[f'{prefix}.machine_busy']:.0%}; aggregators "
+                f"{f[f'{prefix}.machine_busy']:.0%}"
+                + (f", {others:.0%} of it other processes" if others >= 0.02 else "")
+                + "; aggregators "
                 f"{f[f'{prefix}.aggregator_cpu_us']:.0f} us CPU/event; WAL "
                 f"{f[f'{prefix}.wal_bytes_per_event']:,.0f} B/event; {_where(f, prefix)})"
             )

@@ -36,6 +36,7 @@ import psycopg
 from redis import Redis
 
 from bench import reference
+from bench.database import BENCH_DATABASE as DATABASE_NAME
 from bench.database import libpq
 from bench.stack import Stack, free_port, wait_until_ready
 from bench.workload import Workload
@@ -43,6 +44,7 @@ from shared.events import encode_event
 from shared.stream import stream_key
 
 Result = dict[str, float]
+BENCH_DATABASE = DATABASE_NAME.encode()
 PIPELINE = 1000
 SAMPLE_SECONDS = 0.05
 TIMEOUT = 900.0
@@ -95,6 +97,36 @@ def _cpu_ticks() -> tuple[int, int]:
 def _process_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _others_seconds() -> float:
+    """CPU seconds used so far by every process that is not this bench's: not the bench,
+    not one of its descendants (services, aggregators, Redis), not a PostgreSQL process
+    serving its database or none (background writers). A busy neighbour shows here."""
+    stats: dict[int, tuple[int, float, bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats[int(entry.name)] = (int(fields[1]), seconds, cmdline)
+    ours = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, (parent, _, _) in stats.items() if parent in ours} - ours
+        ours |= found
+        grew = bool(found)
+    total = 0.0
+    for pid, (_, seconds, cmdline) in stats.items():
+        postgres = cmdline.startswith(b"postgres")
+        if pid in ours or (postgres and (BENCH_DATABASE in cmdline or b"expo_" not in cmdline)):
+            continue
+        total += seconds
+    return total
 
 
 @dataclass
@@ -186,6 +218,7 @@ class Window:
     machine_busy: float = 0.0
     aggregator_cpu: float = 0.0
     wal_bytes: float = 0.0  # WAL written while folding, all of it the fold's
+    others_busy: float = 0.0  # share of the machine other processes took meanwhile
 
 
 def _classify(state: str, wait: str | None) -> str:
@@ -201,7 +234,7 @@ def _classify(state: str, wait: str | None) -> str:
 def _watch(stack: Stack, sessions: list[str], expected: int, running: Aggregators) -> Window:
     """Sample until the figures rows hold `expected` events; time first to last commit."""
     window, first = Window(activity=Counter()), None
-    cpu0, ticks0, wal0 = 0.0, (0, 0), ""
+    cpu0, ticks0, wal0, others0 = 0.0, (0, 0), "", 0.0
     deadline = time.perf_counter() + TIMEOUT
     with psycopg.connect(libpq(stack.database_url), autocommit=True) as conn:
         while time.perf_counter() < deadline:
@@ -212,12 +245,15 @@ def _watch(stack: Stack, sessions: list[str], expected: int, running: Aggregator
             folded, now = int(row[0] if row else 0), time.perf_counter()
             if folded and first is None:
                 first, ticks0, cpu0 = (now, folded), _cpu_ticks(), running.cpu_seconds()
-                wal0 = _wal(conn)
+                wal0, others0 = _wal(conn), _others_seconds()
             if first is not None:
                 if folded >= expected:
                     busy, total = _cpu_ticks()
                     window.machine_busy = (busy - ticks0[0]) / max(total - ticks0[1], 1)
                     window.wal_bytes = _wal_since(conn, wal0)
+                    cores = os.cpu_count() or 1
+                    spent = (_others_seconds() - others0) / (now - first[0]) / cores
+                    window.others_busy = max(0.0, spent)
                     window.aggregator_cpu = running.cpu_seconds() - cpu0
                     window.events = folded - first[1]
                     window.rate = window.events / (now - first[0])
@@ -268,6 +304,7 @@ def _figures(shape: Shape, count: int, window: Window) -> Result:
         f"{prefix}.aggregator_cpu_us": 1e6 * window.aggregator_cpu / max(window.events, 1),
         f"{prefix}.outside_sql": max(0.0, 1 - in_sql / slots),
         f"{prefix}.wal_bytes_per_event": window.wal_bytes / max(window.events, 1),
+        f"{prefix}.others_busy": window.others_busy,
     }
     for kind in ("client", "postgres", "lock", "wal_io"):
         found[f"{prefix}.{kind}"] = activity[kind] / slots
