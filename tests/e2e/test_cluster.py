@@ -56,10 +56,7 @@ def stack(database_url: str, cluster: LocalCluster, tmp_path: Path) -> Iterator[
         for name in AGGREGATORS:
             started.add(name, "aggregator", **SETTINGS)
             started.instances[name].args = ["--name", new_id(name)]
-        for name in started.instances:
-            started.spawn(name)
-        for name in started.instances:
-            started.wait_ready(name)
+        started.start_all()
         yield started
     finally:
         started.close()

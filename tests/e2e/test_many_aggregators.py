@@ -42,10 +42,7 @@ def stack(database_url: str, tmp_path: Any) -> Iterator[Stack]:
             # A decoy in the environment: the command line's name is the one that counts.
             started.add(name, "aggregator", **SETTINGS, EXPO_CONSUMER_NAME="aggregator-1")
             started.instances[name].args = ["--name", new_id(name)]
-        for name in started.instances:
-            started.spawn(name)
-        for name in started.instances:
-            started.wait_ready(name)
+        started.start_all()
         yield started
     finally:
         started.close()

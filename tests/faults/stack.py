@@ -113,6 +113,13 @@ class Stack:
                 stderr=log,
             )
 
+    def start_all(self) -> None:
+        """Start every declared instance together, then wait until each is ready."""
+        for name in self.instances:
+            self.spawn(name)
+        for name in self.instances:
+            self.wait_ready(name)
+
     def start(self, name: str) -> None:
         self.spawn(name)
         self.wait_ready(name)
