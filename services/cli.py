@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -64,13 +65,14 @@ def rebuild(settings: Settings, sessions: Sequence[str], check_only: bool) -> No
     from services.aggregator.check import check  # noqa: PLC0415
     from services.aggregator.rebuild import rebuild as run_rebuild  # noqa: PLC0415
 
+    late_after = timedelta(seconds=settings.late_after_seconds)
     if check_only:
-        differences = check(runtime.engine(settings), sessions)
+        differences = check(runtime.engine(settings), sessions, late_after)
         for line in differences:
             print(line)  # noqa: T201
         print(f"rebuild check: {len(differences) or 'no'} differences")  # noqa: T201
         raise SystemExit(1 if differences else 0)
-    folded = run_rebuild(runtime.engine(settings), sessions)
+    folded = run_rebuild(runtime.engine(settings), sessions, late_after)
     for session_id, count in folded.items():
         print(f"{session_id}: rebuilt from {count} events")  # noqa: T201
 

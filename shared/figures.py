@@ -34,7 +34,10 @@ class Figures(BaseModel):
     countries_exact: bool
     exhibitors: int
     projects_on_display: int
-    inside_now: int = Field(description="Attendees whose latest scan is an entry.")
+    inside_now: int = Field(
+        description="Attendees whose latest scan is an entry, while their session is open: 0 "
+        "for a closed session; across editions, the open session's figure."
+    )
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,15 @@ class Tally:
     deal_value_cny: Decimal = Decimal("0.00")
     exhibitors: int = 0
     projects_on_display: int = 0
-    inside_now: int = 0
+    inside_now: int = 0  # only an open session has people inside: past editions add nothing
     # Countries: the known codes, plus a count for parts that only give a count.
     country_list: frozenset[str] = frozenset()
     country_count_only: int = 0
     countries_exact: bool = True
 
     @classmethod
-    def of_session(cls, totals: Totals, countries: Iterable[str]) -> "Tally":
+    def of_session(cls, totals: Totals, countries: Iterable[str], is_open: bool) -> "Tally":
+        """A session's tally; nobody is inside the halls of a session that is not open."""
         return cls(
             checkins=totals.checkins,
             by_category=dict(totals.by_category),
@@ -66,7 +70,7 @@ class Tally:
             deal_value_cny=totals.deal_value_cny,
             exhibitors=totals.exhibitors,
             projects_on_display=totals.projects_on_display,
-            inside_now=totals.inside_now,
+            inside_now=totals.inside_now if is_open else 0,
             country_list=frozenset(countries),
         )
 

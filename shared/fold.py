@@ -11,7 +11,7 @@ loaded from SQL (`Keys` says which), plus the session's running totals.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from shared.events import (
 )
 
 OrderKey = tuple[datetime, UUID]
+LATE_AFTER = timedelta(seconds=120)  # EXPO_LATE_AFTER_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,37 @@ class Exhibitor:
     country: str
 
 
+@dataclass(frozen=True, slots=True)
+class Revisions:
+    """How much of a session's figures came after the fact: `late_events` were folded more
+    than the late threshold after they occurred, the latest of them at `last_revised_at`;
+    `after_close` were folded after the session closed."""
+
+    late_events: int = 0
+    last_revised_at: datetime | None = None
+    after_close: int = 0
+
+    def revised(self, event: Event, folding: "Folding") -> "Revisions":
+        late = folding.at - event.occurred_at > folding.late_after
+        closed = folding.closed_at is not None and folding.at > folding.closed_at
+        if not late and not closed:
+            return self
+        last = self.last_revised_at
+        if late and (last is None or folding.at > last):
+            last = folding.at
+        return Revisions(self.late_events + late, last, self.after_close + closed)
+
+
+@dataclass(frozen=True, slots=True)
+class Folding:
+    """When an event was folded (its first storing in the event store), and what makes
+    that late: the facts beside the event that its revisions depend on."""
+
+    at: datetime
+    late_after: timedelta
+    closed_at: datetime | None = None
+
+
 @dataclass(slots=True)
 class Totals:
     """The additive figures of one session."""
@@ -84,6 +116,7 @@ class Totals:
     countries: int = 0
     inside_now: int = 0
     as_of: datetime | None = None
+    revisions: Revisions = field(default_factory=Revisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +169,14 @@ def keys_of(events: Iterable[Event]) -> Keys:
     return Keys(frozenset(attendees), frozenset(deals), frozenset(exhibitors), frozenset(countries))
 
 
-def apply(state: State, event: Event) -> Conflict | None:
-    """Fold one new event into `state`; returns the deal conflict it revealed, if any."""
+def apply(state: State, event: Event, folding: Folding | None = None) -> Conflict | None:
+    """Fold one new event into `state`; returns the deal conflict it revealed, if any.
+    With `folding`, the event also counts in the revisions when it came late."""
     totals = state.totals
     if totals.as_of is None or event.recorded_at > totals.as_of:
         totals.as_of = event.recorded_at
+    if folding is not None:
+        totals.revisions = totals.revisions.revised(event, folding)
     match event:
         case AttendeeCheckedIn():
             _check_in(state, event)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     read_block_ms: int = Field(default=100, ge=1, le=60_000)
     claim_idle_ms: int = Field(default=30_000, ge=100)
     max_deliveries: int = Field(default=5, ge=1)
+    # An event folded longer than this after it occurred revises figures already shown.
+    late_after_seconds: int = Field(default=120, ge=0, le=7 * 86_400)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Exports: rows read per page (one short read transaction each, one chunk sent each).

@@ -1,7 +1,8 @@
 """SQL tables: reference data, the event store (the record of truth) and the projections.
 
-Money is stored as whole fen (BigInteger): SQLite has no exact decimal type, and integers
-are exact on every database. Times are stored in UTC.
+Money is stored as whole fen: SQLite has no exact decimal type, and integers are exact on
+every database. An amount fits a BigInteger; a running sum is a `Fen` column, exact however
+large it grows. Times are stored in UTC.
 """
 
 from datetime import UTC, date, datetime
@@ -13,17 +14,17 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    Numeric,
     Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
 from shared.events import Category, DealKind
-from shared.fold import Totals
-
-FEN = Decimal(100)
+from shared.fold import Revisions, Totals
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -48,6 +49,41 @@ class UTCDateTime(TypeDecorator[datetime]):
             msg = f"expected a datetime, got {type(value).__name__}"
             raise TypeError(msg)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Fen(TypeDecorator[int]):
+    """A whole number of fen, exact however large it grows: NUMERIC on PostgreSQL, decimal
+    text on SQLite, whose integers stop at 2**63 (92 trillion yuan, a sum that many deals of
+    the largest amount an event may carry reach)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(asdecimal=True))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"fen are whole numbers, got {value!r}"
+            raise TypeError(msg)
+        return Decimal(value) if dialect.name == "postgresql" else str(value)
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
+def fen_of(amount: Decimal) -> int:
+    """Yuan as whole fen, exactly (`amount` has at most two places)."""
+    return int(amount.scaleb(2))
+
+
+def yuan_of(fen: int) -> Decimal:
+    """Whole fen as yuan with two places, exactly."""
+    return Decimal(fen).scaleb(-2)
 
 
 def utcnow() -> datetime:
@@ -107,14 +143,15 @@ class ApiToken(SQLModel, table=True):
 
 
 class StoredEvent(SQLModel, table=True):
-    """Every accepted event, once: unique by event_id. Indexed in the order of a session's
-    event log (occurred_at, then event_id), which also finds a session's events."""
+    """Every accepted event, once: an event is its event_id within its session (the same id
+    in another session is another event there). Indexed in the order of a session's event
+    log (occurred_at, then event_id)."""
 
     __tablename__ = "event"
     __table_args__ = (Index("ix_event_session_occurred", "session_id", "occurred_at", "event_id"),)
 
+    session_id: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=36)
-    session_id: str = Field(max_length=64)
     type: str = Field(max_length=32)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
@@ -130,8 +167,8 @@ class RejectedScan(SQLModel, table=True):
 
     __tablename__ = "rejected_scan"
 
+    session_id: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=36)
-    session_id: str = Field(index=True, max_length=64)
     reason: str = Field(max_length=32)
     attendee_id: str = Field(max_length=64)
     desk_id: str | None = Field(default=None, max_length=64)
@@ -159,12 +196,15 @@ class SessionFigures(SQLModel, table=True):
     contract: int = Field(default=0, sa_type=BigInteger)
     agreement: int = Field(default=0, sa_type=BigInteger)
     intent: int = Field(default=0, sa_type=BigInteger)
-    deal_value_fen: int = Field(default=0, sa_type=BigInteger)
+    deal_value_fen: int = Field(default=0, sa_type=Fen)
     exhibitors: int = Field(default=0, sa_type=BigInteger)
     projects_on_display: int = Field(default=0, sa_type=BigInteger)
     countries: int = 0
     inside_now: int = Field(default=0, sa_type=BigInteger)
     events: int = Field(default=0, sa_type=BigInteger)
+    late_events: int = Field(default=0, sa_type=BigInteger)
+    after_close: int = Field(default=0, sa_type=BigInteger)
+    last_revised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
     position: str | None = Field(default=None, max_length=40)  # newest stream entry folded
 
@@ -229,10 +269,11 @@ def totals_of(row: Any) -> Totals:
         checkins=row.checkins,
         by_category={c: getattr(row, c.value) for c in Category},
         by_kind={k: getattr(row, k.value) for k in DealKind},
-        deal_value_cny=Decimal(row.deal_value_fen) / FEN,
+        deal_value_cny=yuan_of(row.deal_value_fen),
         exhibitors=row.exhibitors,
         projects_on_display=row.projects_on_display,
         countries=row.countries,
         inside_now=row.inside_now,
         as_of=row.as_of,
+        revisions=Revisions(row.late_events, row.last_revised_at, row.after_close),
     )

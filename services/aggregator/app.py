@@ -5,6 +5,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             block_ms=settings.read_block_ms,
             claim_idle_ms=settings.claim_idle_ms,
             max_deliveries=settings.max_deliveries,
+            late_after=timedelta(seconds=settings.late_after_seconds),
         )
         consumer = Consumer(redis, engine, config)
         stop = threading.Event()

@@ -6,6 +6,7 @@ the rows the projection would hold; the live rows are read from SQL. Nothing is 
 """
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select
@@ -23,17 +24,20 @@ from services.aggregator.projection import (
     deal_row,
     event_rows_at,
     exhibitor_row,
+    folding_of,
 )
 from shared.db import is_sqlite, read_only
 from shared.events import decode_event
-from shared.fold import State, fold
+from shared.fold import LATE_AFTER, State, apply
 
 Rows = dict[tuple[Any, ...], dict[str, Any]]
 CHUNK = 5000
 SHOWN = 20  # differences listed per table and session
 
 
-def check(engine: Engine, session_ids: Sequence[str] = ()) -> list[str]:
+def check(
+    engine: Engine, session_ids: Sequence[str] = (), late_after: timedelta = LATE_AFTER
+) -> list[str]:
     """The differences between a rebuild and the live projections; empty when equal."""
     differences: list[str] = []
     with _snapshot(engine).connect() as conn:
@@ -42,7 +46,7 @@ def check(engine: Engine, session_ids: Sequence[str] = ()) -> list[str]:
             | set(conn.execute(select(FIGURES.c.session_id)).scalars())
         )
         for session_id in ids:
-            differences += _session(conn, session_id)
+            differences += _session(conn, session_id, late_after)
     return differences
 
 
@@ -56,8 +60,11 @@ def _snapshot(engine: Engine) -> Engine:
     return reader.execution_options(isolation_level="REPEATABLE READ")
 
 
-def _session(conn: Connection, session_id: str) -> list[str]:
-    state, _ = fold(_stored(conn, session_id))
+def _session(conn: Connection, session_id: str, late_after: timedelta) -> list[str]:
+    state = State()
+    folding = folding_of(conn, session_id, late_after)
+    for payload, stored_at in _stored(conn, session_id):
+        apply(state, decode_event(payload), folding(stored_at))
     shadow: dict[str, Rows] = {
         "session_figures": {(session_id,): _figures(session_id, state)},
         "attendee_record": _keyed(
@@ -78,15 +85,23 @@ def _session(conn: Connection, session_id: str) -> list[str]:
     return differences
 
 
-def _stored(conn: Connection, session_id: str) -> Iterator[Any]:
+def _stored(conn: Connection, session_id: str) -> Iterator[tuple[str, Any]]:
+    """Each stored event of the session (the event store holds each once), as its payload
+    and when it was stored."""
     after = ""
     while rows := event_rows_at(conn, session_id, after, CHUNK):
-        yield from (decode_event(row.payload) for row in rows)
+        yield from ((row.payload, row.stored_at) for row in rows)
         after = rows[-1].event_id
 
 
 def _figures(session_id: str, state: State) -> dict[str, Any]:
-    return {"session_id": session_id, **counters(state.totals), "as_of": state.totals.as_of}
+    totals = state.totals
+    return {
+        "session_id": session_id,
+        **counters(totals),
+        "as_of": totals.as_of,
+        "last_revised_at": totals.revisions.last_revised_at,
+    }
 
 
 def _keyed(rows: Iterator[dict[str, Any]]) -> Rows:

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,12 +24,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from services.aggregator import rejections
 from services.aggregator.projection import (
     Entry,
+    folding_of,
     lock_session,
     project,
     store_new,
 )
 from shared import dead_letters, metrics, rejection
 from shared.db import read_only
+from shared.fold import LATE_AFTER
 from shared.reference import CHANGED_KEY
 from shared.runtime import SyncRedis
 from shared.stream import (
@@ -58,6 +61,7 @@ class ConsumerConfig:
     block_ms: int = 100
     claim_idle_ms: int = 30_000
     max_deliveries: int = 5
+    late_after: timedelta = LATE_AFTER
 
 
 @dataclass
@@ -253,7 +257,8 @@ class Consumer:
         try:
             with self.engine.begin() as conn:
                 figures = lock_session(conn, session_id)
-                new = store_new(conn, batch)
+                folding = folding_of(conn, session_id, self.config.late_after)
+                new = store_new(conn, session_id, batch, folding)
                 positions = [e.position for e in batch]
                 conflicts = project(conn, session_id, new, positions, figures)
         except TRANSIENT_SQL:
@@ -265,10 +270,10 @@ class Consumer:
         self.redis.xack(key, GROUP, *[e.position for e in batch])
         metrics.FOLD_SECONDS.observe(time.perf_counter() - started)
         metrics.DUPLICATES.inc(len(batch) - len(new))
-        for event in new:
+        for event, _ in new:
             metrics.FOLDED.labels(event.type).inc()
         if new:
-            newest = max(e.recorded_at for e in new)
+            newest = max(e.recorded_at for e, _ in new)
             metrics.LAG_SECONDS.set(max(0.0, time.time() - newest.timestamp()))
         for conflict in conflicts:
             metrics.CONFLICTS.inc()

@@ -7,7 +7,8 @@ batch touches are loaded, `shared.fold.apply` runs over them, and what changed i
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -16,20 +17,34 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.bulk import among, insert_rows, upsert_rows
 from shared.events import Category, DealKind, Event, encode_event
-from shared.fold import Attendee, Conflict, Deal, Exhibitor, Keys, Signing, State, Totals, apply
+from shared.fold import (
+    LATE_AFTER,
+    Attendee,
+    Conflict,
+    Deal,
+    Exhibitor,
+    Folding,
+    Keys,
+    Signing,
+    State,
+    Totals,
+    apply,
+)
 from shared.fold import keys_of as fold_keys
 from shared.stream import position_key
 from shared.tables import (
-    FEN,
     PROJECTION_TABLES,
     AttendeeRecord,
     CountryRef,
     DealRecord,
     ExhibitorRecord,
+    ExpoSession,
     SessionFigures,
     StoredEvent,
+    fen_of,
     totals_of,
     utcnow,
+    yuan_of,
 )
 
 V = TypeVar("V")
@@ -39,6 +54,7 @@ ATTENDEES = AttendeeRecord.__table__  # type: ignore[attr-defined]
 DEALS = DealRecord.__table__  # type: ignore[attr-defined]
 EXHIBITORS = ExhibitorRecord.__table__  # type: ignore[attr-defined]
 COUNTRIES = CountryRef.__table__  # type: ignore[attr-defined]
+SESSIONS = ExpoSession.__table__  # type: ignore[attr-defined]
 COUNTER_COLUMNS = (
     "checkins",
     *(c.value for c in Category),
@@ -48,7 +64,12 @@ COUNTER_COLUMNS = (
     "projects_on_display",
     "countries",
     "inside_now",
+    "late_events",
+    "after_close",
 )
+# A new event and how it was folded (when it was stored, and what made that late).
+Folded = tuple[Event, Folding]
+FoldingAt = partial[Folding]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +96,31 @@ def lock_session(conn: Connection, session_id: str) -> Any:
     return row
 
 
-def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
-    """Insert into the event store the events it does not hold yet; returns those.
+def folding_of(conn: Connection, session_id: str, late_after: timedelta = LATE_AFTER) -> FoldingAt:
+    """How an event of the session folded at a given moment counts in its revisions."""
+    closed_at = conn.execute(
+        select(SESSIONS.c.closed_at).where(SESSIONS.c.id == session_id)
+    ).scalar_one_or_none()
+    return partial(Folding, late_after=late_after, closed_at=closed_at)
+
+
+def store_new(
+    conn: Connection, session_id: str, entries: Sequence[Entry], folding: FoldingAt
+) -> list[Folded]:
+    """Insert into the event store the events of the session it does not hold yet; returns
+    those, folded now.
 
     Which ones are new is read first and then they are inserted plainly: the session lock
-    keeps another fold of this session from storing them in between, and an event id
-    stored meanwhile under another session makes the insert fail, so the batch is retried
-    and then skips it. Either way an event is never counted twice."""
+    keeps another fold of this session from storing them in between. An event is its
+    event_id within its session: the same id in another session is another event."""
     unique = {str(e.event.event_id): e for e in entries}
     if not unique:
         return []
     known = set(
         conn.execute(
-            select(EVENTS.c.event_id).where(among(conn, EVENTS.c.event_id, unique))
+            select(EVENTS.c.event_id).where(
+                EVENTS.c.session_id == session_id, among(conn, EVENTS.c.event_id, unique)
+            )
         ).scalars()
     )
     new = {event_id: e for event_id, e in unique.items() if event_id not in known}
@@ -108,13 +141,14 @@ def store_new(conn: Connection, entries: Sequence[Entry]) -> list[Event]:
         for event_id, e in new.items()
     ]
     insert_rows(conn, EVENTS, rows)
-    return [e.event for e in new.values()]
+    now = folding(stored_at)
+    return [(e.event, now) for e in new.values()]
 
 
 def project(
     conn: Connection,
     session_id: str,
-    events: Sequence[Event],
+    events: Sequence[Folded],
     positions: Iterable[str] = (),
     figures: Any = None,
 ) -> list[Conflict]:
@@ -126,9 +160,9 @@ def project(
         return []
     if figures is None:
         figures = conn.execute(select(FIGURES).where(FIGURES.c.session_id == session_id)).one()
-    state = _load(conn, session_id, fold_keys(events), totals_of(figures))
+    state = _load(conn, session_id, fold_keys(e for e, _ in events), totals_of(figures))
     before = _snapshot(state)
-    conflicts = [c for e in events if (c := apply(state, e)) is not None]
+    conflicts = [c for e, f in events if (c := apply(state, e, f)) is not None]
     position = _newest(figures.position, positions)
     _save(
         conn,
@@ -148,7 +182,9 @@ def reset(conn: Connection, session_ids: Iterable[str]) -> None:
             conn.execute(delete(table).where(table.c.session_id.in_(ids)))
     zeros = dict.fromkeys(COUNTER_COLUMNS, 0)
     conn.execute(
-        update(FIGURES).where(FIGURES.c.session_id.in_(ids)).values(**zeros, events=0, as_of=None)
+        update(FIGURES)
+        .where(FIGURES.c.session_id.in_(ids))
+        .values(**zeros, events=0, as_of=None, last_revised_at=None)
     )
 
 
@@ -215,7 +251,7 @@ def _deal(row: Any) -> Deal:
         signing = Signing(
             first=(row.signed_occurred_at, UUID(row.signed_event_id)),
             kind=DealKind(row.kind),
-            amount_cny=Decimal(row.amount_fen) / FEN,
+            amount_cny=yuan_of(row.amount_fen),
             counterparty_country=row.counterparty_country,
             content=row.content,
         )
@@ -237,11 +273,13 @@ def counters(totals: Totals) -> dict[str, int]:
         "checkins": totals.checkins,
         **{c.value: n for c, n in totals.by_category.items()},
         **{k.value: n for k, n in totals.by_kind.items()},
-        "deal_value_fen": int(totals.deal_value_cny * FEN),
+        "deal_value_fen": fen_of(totals.deal_value_cny),
         "exhibitors": totals.exhibitors,
         "projects_on_display": totals.projects_on_display,
         "countries": totals.countries,
         "inside_now": totals.inside_now,
+        "late_events": totals.revisions.late_events,
+        "after_close": totals.revisions.after_close,
     }
 
 
@@ -264,11 +302,24 @@ def _save(
 ) -> None:
     """Write what changed; `figures` are more `session_figures` columns to set."""
     after = counters(state.totals)
-    deltas = {col: FIGURES.c[col] + (after[col] - before.counters[col]) for col in COUNTER_COLUMNS}
+    # Counts are added in SQL; a sum of money is written whole (the row is locked), since
+    # SQLite cannot add numbers past 2**63.
+    deltas: dict[str, Any] = {
+        col: FIGURES.c[col] + (after[col] - before.counters[col])
+        for col in COUNTER_COLUMNS
+        if col != "deal_value_fen"
+    }
+    deltas["deal_value_fen"] = after["deal_value_fen"]
+    totals = state.totals
     conn.execute(
         update(FIGURES)
         .where(FIGURES.c.session_id == session_id)
-        .values(**deltas, **figures, as_of=state.totals.as_of)
+        .values(
+            **deltas,
+            **figures,
+            as_of=totals.as_of,
+            last_revised_at=totals.revisions.last_revised_at,
+        )
     )
     attendees = _changed(state.attendees, before.attendees)
     upsert_rows(conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in attendees.items()])
@@ -303,7 +354,7 @@ def deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
         "signed_occurred_at": signing.first[0] if signing else None,
         "signed_event_id": str(signing.first[1]) if signing else None,
         "kind": signing.kind.value if signing else None,
-        "amount_fen": int(signing.amount_cny * FEN) if signing else None,
+        "amount_fen": fen_of(signing.amount_cny) if signing else None,
         "counterparty_country": signing.counterparty_country if signing else None,
         "content": signing.content if signing else None,
         "voided": deal.voided,
@@ -314,7 +365,7 @@ def event_rows_at(conn: Connection, session_id: str, after: str, limit: int) -> 
     """Stored events of a session in event_id order, for rebuilds."""
     return list(
         conn.execute(
-            select(EVENTS.c.event_id, EVENTS.c.payload)
+            select(EVENTS.c.event_id, EVENTS.c.payload, EVENTS.c.stored_at)
             .where(EVENTS.c.session_id == session_id, EVENTS.c.event_id > after)
             .order_by(EVENTS.c.event_id)
             .limit(limit)

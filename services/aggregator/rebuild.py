@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import Engine, select, union
 
@@ -9,19 +10,24 @@ from services.aggregator.projection import (
     EVENTS,
     FIGURES,
     event_rows_at,
+    folding_of,
     lock_session,
     project,
     reset,
 )
 from shared.events import decode_event
+from shared.fold import LATE_AFTER
 
 logger = logging.getLogger(__name__)
 CHUNK = 5000
 
 
-def rebuild(engine: Engine, session_ids: Sequence[str] = ()) -> dict[str, int]:
+def rebuild(
+    engine: Engine, session_ids: Sequence[str] = (), late_after: timedelta = LATE_AFTER
+) -> dict[str, int]:
     """Rebuild the given sessions (all when none given) in one transaction; returns the
-    number of events folded per session."""
+    number of events folded per session. Each event counts as folded when it was first
+    stored, so revisions come out as the live fold made them."""
     folded: dict[str, int] = {}
     with engine.begin() as conn:
         ids = list(session_ids) or sorted(
@@ -32,8 +38,10 @@ def rebuild(engine: Engine, session_ids: Sequence[str] = ()) -> dict[str, int]:
         reset(conn, ids)
         for session_id in ids:
             after, count = "", 0
+            folding = folding_of(conn, session_id, late_after)
             while rows := event_rows_at(conn, session_id, after, CHUNK):
-                project(conn, session_id, [decode_event(row.payload) for row in rows])
+                events = [(decode_event(row.payload), folding(row.stored_at)) for row in rows]
+                project(conn, session_id, events)
                 after, count = rows[-1].event_id, count + len(rows)
             folded[session_id] = count
             logger.info("rebuilt session %s from %d stored events", session_id, count)

@@ -1,4 +1,5 @@
-"""Folding the rejected-scans stream into SQL: each refused scan kept once, by event id."""
+"""Folding the rejected-scans stream into SQL: each refused scan kept once, by its session
+and event id."""
 
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ def store(conn: Connection, scans: Sequence[RejectedScan]) -> int:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     rows = {
-        str(scan.event_id): {
+        (scan.session_id, str(scan.event_id)): {
             "event_id": str(scan.event_id),
             "session_id": scan.session_id,
             "reason": scan.reason.value,

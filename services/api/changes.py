@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from services.api.buckets import SLOT_SECONDS, Amount
-from shared.tables import FEN, AttendeeRecord, DealRecord, StoredEvent
+from shared.tables import AttendeeRecord, DealRecord, StoredEvent, yuan_of
 
 Void = tuple[datetime, int]  # when the earliest void occurred, and its slot
 EPOCH = literal(datetime(1970, 1, 1, tzinfo=UTC))
@@ -136,7 +136,7 @@ def deals(
         void = voids.get(deal_id)
         if void is not None and void[0] <= signed_at:
             continue
-        size: Amount = Decimal(amount_fen) / FEN if value else 1
+        size: Amount = yuan_of(amount_fen) if value else 1
         changes[_number(slot)] = changes.get(_number(slot), 0) + size
         if void is not None:
             changes[void[1]] = changes.get(void[1], 0) - size

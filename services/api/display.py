@@ -21,9 +21,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.deps import read_access
-from services.api.schemas import Display, DisplayFigures, DisplaySession
+from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
 from services.api.standing import BASELINES, FIGURES, SESSIONS, Part, expo_parts
 from shared.figures import Figures, total
+from shared.fold import Revisions
 from shared.openapi import READ, problems
 from shared.problem import DomainError, Reason
 from shared.tables import Expo
@@ -111,6 +112,7 @@ def render(conn: Connection, expo_id: str, expo_name: str) -> bytes:
             ordinal=shown.session.ordinal,
             status=shown.session.status,
             as_of=shown.as_of,
+            revisions=RevisionsPublic.of(shown.revisions or Revisions()),
         ),
         current=None if shown is None else _compact(shown.tally.figures()),
         cumulative=_compact(total(p.tally for p in upto).figures()),

@@ -55,8 +55,8 @@ def _folded(redis: Redis, engine: Engine, key: str, position: str) -> bool:
     found: Any = redis.xrange(key, position, position, count=1)
     if not found:
         return True
-    event_id = _event_id(found[0][1])
-    return (event_id is not None and _stored(engine, event_id)) or _acknowledged(
+    identity = _identity(found[0][1])
+    return (identity is not None and _stored(engine, *identity)) or _acknowledged(
         redis, key, position
     )
 
@@ -66,16 +66,20 @@ def _after(position: str, newest: bytes | str) -> bool:
     return position_key(position) > position_key(text)
 
 
-def _event_id(fields: dict[bytes, bytes]) -> str | None:
+def _identity(fields: dict[bytes, bytes]) -> tuple[str, str] | None:
+    """The entry's event as the event store keys it: its session and event_id."""
     try:
-        return str(from_fields(fields).event_id)
+        event = from_fields(fields)
     except UndecodableEntryError:
         return None  # dead-lettered by the aggregator: settled once acknowledged
+    return event.session_id, str(event.event_id)
 
 
-def _stored(engine: Engine, event_id: str) -> bool:
+def _stored(engine: Engine, session_id: str, event_id: str) -> bool:
     with engine.connect() as conn:
-        query = select(EVENTS.c.event_id).where(EVENTS.c.event_id == event_id)
+        query = select(EVENTS.c.event_id).where(
+            EVENTS.c.session_id == session_id, EVENTS.c.event_id == event_id
+        )
         return conn.execute(query).first() is not None
 
 

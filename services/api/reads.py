@@ -14,7 +14,7 @@ from sqlmodel import Session
 from services.api import position
 from services.api.admin import get_expo, get_session
 from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
-from services.api.schemas import History, HistoryRow, Totals
+from services.api.schemas import History, HistoryRow, RevisionsPublic, Totals
 from services.api.standing import Part, expo_parts, session_totals
 from shared.figures import Tally
 from shared.openapi import READ, problems
@@ -86,6 +86,7 @@ def expo_history(db: Session, expo_id: str) -> History:
                 session_id=part.session.id if part.session else None,
                 status=part.session.status if part.session else None,
                 as_of=part.as_of,
+                revisions=RevisionsPublic.of(part.revisions) if part.revisions else None,
                 figures=part.tally.figures(),
                 cumulative=running.figures(),
             )

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from shared.auth import Role
 from shared.events import Category, CountryCode, DealKind, SessionId, Text200
 from shared.figures import DecimalString, Figures
+from shared.fold import Revisions
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10**12)]
 
@@ -148,6 +149,27 @@ class TokenIssued(BaseModel):
     label: str | None
 
 
+class RevisionsPublic(BaseModel):
+    """Figures already shown that late events changed afterwards (DESIGN §4)."""
+
+    late_events: int = Field(
+        description="Events folded more than EXPO_LATE_AFTER_SECONDS (120) after they "
+        "occurred: uploads of desks that were offline, deals logged after the fact."
+    )
+    last_revised_at: datetime | None = Field(
+        description="When the latest of those late events was folded; null when none."
+    )
+    after_close: int = Field(description="Events folded after the session closed.")
+
+    @classmethod
+    def of(cls, revisions: Revisions) -> "RevisionsPublic":
+        return cls(
+            late_events=revisions.late_events,
+            last_revised_at=revisions.last_revised_at,
+            after_close=revisions.after_close,
+        )
+
+
 class Totals(BaseModel):
     session_id: str
     expo_id: str
@@ -161,6 +183,7 @@ class Totals(BaseModel):
     caught_up: bool = Field(
         default=True, description="False when `min_position` was not folded within 5 s."
     )
+    revisions: RevisionsPublic = Field(description="Late changes to this session's figures.")
     current: Figures
     previous: Figures
     cumulative: Figures
@@ -177,6 +200,9 @@ class HistoryRow(BaseModel):
     session_id: str | None = None
     status: str | None = None
     as_of: datetime | None = None
+    revisions: RevisionsPublic | None = Field(
+        default=None, description="A session's late changes; null for a baseline."
+    )
     figures: Figures
     cumulative: Figures
 
@@ -205,6 +231,7 @@ class DisplaySession(BaseModel):
     ordinal: int
     status: str
     as_of: datetime | None
+    revisions: RevisionsPublic
 
 
 class Display(BaseModel):

@@ -11,7 +11,7 @@ from services.api import schemas
 from services.api.schemas import BaselineFigures
 from shared.events import Category
 from shared.figures import Tally, total
-from shared.fold import Totals
+from shared.fold import Revisions, Totals
 from shared.tables import (
     Baseline,
     CountryRef,
@@ -40,6 +40,7 @@ class Part:
     session: ExpoSession | None = None
     as_of: datetime | None = None
     position: str | None = None
+    revisions: Revisions | None = None  # a session's; a baseline has none
 
 
 def baseline_tally(figures_json: str, countries_json: str | None) -> Tally:
@@ -94,7 +95,9 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
     for session in sessions:
         row = rows.get(session.id)
         totals = totals_of(row) if row is not None else Totals()
-        tally = Tally.of_session(totals, countries.get(session.id, set()))
+        tally = Tally.of_session(
+            totals, countries.get(session.id, set()), is_open=session.status == "open"
+        )
         parts.append(
             Part(
                 "session",
@@ -105,6 +108,7 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
                 session,
                 totals.as_of,
                 row.position if row is not None else None,
+                totals.revisions,
             )
         )
     return sorted(parts, key=lambda p: p.first_ordinal)
@@ -131,6 +135,7 @@ def session_totals(conn: Connection, session: ExpoSession) -> schemas.Totals:
         status=session.status,
         as_of=current.as_of,
         position=current.position,
+        revisions=schemas.RevisionsPublic.of(current.revisions or Revisions()),
         current=current.tally.figures(),
         previous=previous.figures(),
         cumulative=(previous + current.tally).figures(),

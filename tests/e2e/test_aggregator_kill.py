@@ -92,7 +92,9 @@ def test_killing_the_aggregator_mid_fold_loses_and_doubles_nothing(services: Ser
         ITEMS.validate_python(i).to_event(datetime.now(UTC), "reference") for i in items
     )
     countries = {country for country, refs in state.country_refs.items() if refs > 0}
-    expected = Tally.of_session(state.totals, countries).figures().model_dump(mode="json")
+    expected = (
+        Tally.of_session(state.totals, countries, is_open=True).figures().model_dump(mode="json")
+    )
 
     def checkins() -> int:
         value: int = api.get(f"/v1/sessions/{session}/totals").json()["current"]["checkins"]

@@ -226,7 +226,7 @@ def test_every_stored_event_names_the_token_that_sent_it(stack: Stack) -> None:
     posted = stack.ingest.post("/v1/checkins", json={"session_id": session, **SCAN}, headers=desk)
     stack.fold()
     with Session(stack.engine) as db:
-        stored = db.get(StoredEvent, posted.json()["event_id"])
+        stored = db.get(StoredEvent, (session, posted.json()["event_id"]))
     assert stored is not None
     assert stored.source == issued["id"]
     assert issued["token"] not in stored.payload

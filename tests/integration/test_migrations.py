@@ -64,7 +64,7 @@ def _revision(engine: Engine) -> str | None:
 def test_an_empty_database_goes_up_to_head_down_to_nothing_and_up_again(empty: Engine) -> None:
     migration.upgrade(empty)
     assert _tables(empty) == EXPECTED_TABLES
-    assert _revision(empty) == "0003"
+    assert _revision(empty) == "0004"
     migration.downgrade(empty, "base")
     assert _tables(empty) <= {"alembic_version"}
     migration.upgrade(empty)

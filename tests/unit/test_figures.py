@@ -50,7 +50,7 @@ def test_session_figures_come_from_its_fold() -> None:
         ]
     )
 
-    figures = Tally.of_session(state.totals, countries_of(state)).figures()
+    figures = Tally.of_session(state.totals, countries_of(state), is_open=True).figures()
 
     assert figures == Figures(
         checkins=3,

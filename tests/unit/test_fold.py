@@ -56,7 +56,7 @@ def arrived(*events: Event) -> State:
 
 def figures(state: State) -> Figures:
     """The session's figures as the display board shows them."""
-    return Tally.of_session(state.totals, countries_of(state)).figures()
+    return Tally.of_session(state.totals, countries_of(state), is_open=True).figures()
 
 
 # --- check-ins -----------------------------------------------------------------------------

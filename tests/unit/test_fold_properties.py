@@ -190,7 +190,7 @@ def observed(state: State) -> Figures:
     totals = state.totals
     countries = countries_of(state)
     assert totals.countries == len(countries)
-    figures = Tally.of_session(totals, countries).figures()
+    figures = Tally.of_session(totals, countries, is_open=True).figures()
     assert figures.countries == len(countries)
     return Figures(
         checkins=totals.checkins,
