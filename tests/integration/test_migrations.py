@@ -151,3 +151,41 @@ def test_the_event_store_is_indexed_in_event_log_order_from_revision_3(empty: En
     migration.downgrade(empty, "0002")
     assert _event_indexes(empty) == {"ix_event_session_id": ["session_id"]}
     assert _revision(empty) == "0002"
+
+
+def test_revision_4_keys_events_by_session_and_keeps_what_was_stored(empty: Engine) -> None:
+    migration.upgrade(empty, "0003")
+    event = (
+        "INSERT INTO event (event_id, session_id, type, occurred_at, recorded_at,"
+        " schema_version, source, position, payload, stored_at)"
+        " VALUES ('e-1', :s, 'deal.signed', :at, :at, 1, 'desk', '1-0', '{}', :at)"
+    )
+    with empty.begin() as conn:
+        conn.execute(_typed(event), {"s": "s1", "at": SCANNED})
+        conn.execute(
+            text(
+                "INSERT INTO session_figures (session_id, checkins, professional, general,"
+                " exhibitor, media, vip, delegate, contract, agreement, intent, deal_value_fen,"
+                " exhibitors, projects_on_display, countries, events, inside_now)"
+                " VALUES ('s1', 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 929130000000, 0, 0, 0, 1, 0)"
+            )
+        )
+
+    migration.upgrade(empty)
+    assert inspect(empty).get_pk_constraint("event")["constrained_columns"] == [
+        "session_id",
+        "event_id",
+    ]
+    with empty.begin() as conn:
+        conn.execute(_typed(event), {"s": "s2", "at": SCANNED})  # the same id, another session
+        stored = conn.execute(text("SELECT session_id FROM event ORDER BY session_id")).all()
+        fen = conn.execute(text("SELECT deal_value_fen FROM session_figures")).scalar()
+        revisions = conn.execute(
+            text("SELECT late_events, after_close, last_revised_at FROM session_figures")
+        ).one()
+    assert [row[0] for row in stored] == ["s1", "s2"]
+    assert int(fen) == 929130000000
+    assert tuple(revisions) == (0, 0, None)
+    assert _event_indexes(empty) == {
+        "ix_event_session_occurred": ["session_id", "occurred_at", "event_id"]
+    }

@@ -12,7 +12,7 @@ with `reference`, a direct reading of DESIGN §4 and issue 3 that shares no code
 from collections import Counter
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -32,9 +32,9 @@ from shared.events import (
     encode_event,
 )
 from shared.figures import Tally
-from shared.fold import Attendee, State, fold, keys_of
+from shared.fold import Attendee, Folding, Revisions, State, apply, fold, keys_of
 
-from .factories import as_version_1, checkin, countries_of, registered, signed, voided
+from .factories import as_version_1, at, checkin, countries_of, registered, signed, voided
 
 # Fixed seed; example counts keep this file near 6 s (generating the sets is the cost).
 PROPERTY = settings(max_examples=250, derandomize=True, database=None, deadline=None)
@@ -240,6 +240,28 @@ def test_any_arrival_order_with_redeliveries_gives_the_reference_figures(
     state, _ = fold(delivered)
     assert observed(state) == reference(events)
     assert state.attendees == reference_attendees(events)
+
+
+@PROPERTY
+@given(deliveries(), st.data())
+def test_revisions_count_each_event_once_by_when_it_was_first_stored(
+    delivery: tuple[list[Event], list[Event]], data: st.DataObject
+) -> None:
+    events, delivered = delivery
+    late_after = timedelta(minutes=2)
+    closed_at = data.draw(st.none() | st.integers(min_value=0, max_value=8).map(at))
+    stored_at = {e.event_id: at(data.draw(st.integers(min_value=0, max_value=8))) for e in events}
+    state, seen = State(), set()
+    for event in delivered:  # a redelivery is no new event: the event store skips it
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            apply(state, event, Folding(stored_at[event.event_id], late_after, closed_at))
+
+    late = [
+        stored_at[e.event_id] for e in events if stored_at[e.event_id] - e.occurred_at > late_after
+    ]
+    after_close = [e for e in events if closed_at is not None and stored_at[e.event_id] > closed_at]
+    assert state.totals.revisions == Revisions(len(late), max(late, default=None), len(after_close))
 
 
 def touched(state: State, batch: list[Event]) -> State:
