@@ -95,3 +95,17 @@ class Elapsed:
 def elapsed(moment: datetime, starts_on: date, zone: ZoneInfo) -> Elapsed:
     local = moment.astimezone(zone)
     return Elapsed(day=(local.date() - starts_on).days + 1, clock=local.time())
+
+
+def revisions(
+    stored: Mapping[int, datetime], zone: ZoneInfo, bucket: Bucket
+) -> dict[datetime, datetime]:
+    """Per local bucket (by its start), when it last gained a late event after its end,
+    from when the latest late event of each slot was stored. Buckets never revised are
+    left out."""
+    found: dict[datetime, datetime] = {}
+    for slot, at in stored.items():
+        start, end = bucket_of(slot_start(slot), zone, bucket)
+        if at > end and (start not in found or at > found[start]):
+            found[start] = at
+    return found

@@ -12,7 +12,7 @@ recorded since, late uploads included), and the last one is the figure now.
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -141,6 +141,41 @@ def deals(
         if void is not None:
             changes[void[1]] = changes.get(void[1], 0) - size
     return changes
+
+
+SOURCES = {
+    Metric.CHECKINS: ("attendee.checked_in",),
+    Metric.ATTENDEES: ("attendee.checked_in",),
+    Metric.DEALS: ("deal.signed", "deal.voided"),
+    Metric.DEAL_VALUE_CNY: ("deal.signed", "deal.voided"),
+}
+
+
+def _late(conn: Connection, late_after: timedelta) -> ColumnElement[bool]:
+    """Stored more than `late_after` after it occurred."""
+    stored, occurred = EVENTS.c.stored_at, EVENTS.c.occurred_at
+    if conn.dialect.name == "postgresql":
+        later: ColumnElement[bool] = stored - occurred > late_after
+        return later
+    seconds = (func.julianday(stored) - func.julianday(occurred)) * 86_400
+    return seconds > late_after.total_seconds()
+
+
+def revised(
+    conn: Connection, session_id: str, metric: Metric, late_after: timedelta
+) -> dict[int, datetime]:
+    """Per slot of `occurred_at`, when the latest late event behind `metric` was stored."""
+    slot = _slot(conn, EVENTS.c.occurred_at)
+    query = (
+        select(slot.label("slot"), func.max(EVENTS.c.stored_at).label("stored_at"))
+        .where(
+            EVENTS.c.session_id == session_id,
+            EVENTS.c.type.in_(SOURCES[metric]),
+            _late(conn, late_after),
+        )
+        .group_by(slot)
+    )
+    return {_number(row.slot): row.stored_at for row in conn.execute(query)}
 
 
 def changes(

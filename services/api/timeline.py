@@ -1,7 +1,7 @@
 """A session over time: its figures per bucket of the expo's clock, and where it stands
 against the previous edition at the same point (day 2, 14:00)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -11,9 +11,9 @@ from sqlalchemy import Connection
 
 from services.api import changes
 from services.api.admin import get_expo, get_session
-from services.api.buckets import Amount, Bucket, elapsed, spans
+from services.api.buckets import Amount, Bucket, elapsed, revisions, spans
 from services.api.changes import Metric
-from services.api.deps import ReadDbDep, ReaderDep
+from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
 from services.api.standing import expo_parts
 from shared.openapi import READ, problems
 from shared.problem import DomainError, Reason
@@ -33,6 +33,11 @@ class SeriesBucket(BaseModel):
     end: datetime
     value: Value = Field(description="What the figure gained in the bucket (a void: lost).")
     running_total: Value = Field(description="The figure as it stood at the bucket's end.")
+    revised_at: datetime | None = Field(
+        default=None,
+        description="When the bucket last gained a late event (folded more than "
+        "EXPO_LATE_AFTER_SECONDS after it occurred) after the bucket had ended; null if never.",
+    )
 
 
 class Series(BaseModel):
@@ -53,6 +58,7 @@ def timeseries(
     session_id: str,
     _: ReaderDep,
     db: ReadDbDep,
+    res: ResourcesDep,
     metric: Metric,
     bucket: Bucket = Bucket.HOUR,
 ) -> Series:
@@ -63,6 +69,9 @@ def timeseries(
     figures = db.get(SessionFigures, session_id)
     found = changes.changes(db.connection(), session_id, metric)
     rows = spans(found, ZoneInfo(zone), bucket, metric.zero)
+    late_after = timedelta(seconds=res.settings.late_after_seconds)
+    stored = changes.revised(db.connection(), session_id, metric, late_after)
+    revised = revisions(stored, ZoneInfo(zone), bucket)
     return Series(
         session_id=session_id,
         expo_id=session.expo_id,
@@ -73,7 +82,11 @@ def timeseries(
         total=_wire(rows[-1].running_total if rows else metric.zero),
         buckets=[
             SeriesBucket(
-                start=r.start, end=r.end, value=_wire(r.value), running_total=_wire(r.running_total)
+                start=r.start,
+                end=r.end,
+                value=_wire(r.value),
+                running_total=_wire(r.running_total),
+                revised_at=revised.get(r.start),
             )
             for r in rows
         ],

@@ -184,7 +184,7 @@ def test_revision_4_keys_events_by_session_and_keeps_what_was_stored(empty: Engi
             text("SELECT late_events, after_close, last_revised_at FROM session_figures")
         ).one()
     assert [row[0] for row in stored] == ["s1", "s2"]
-    assert int(fen) == 929130000000
+    assert str(fen) == "929130000000"
     assert tuple(revisions) == (0, 0, None)
     assert _event_indexes(empty) == {
         "ix_event_session_occurred": ["session_id", "occurred_at", "event_id"]

@@ -1,6 +1,7 @@
 """A session over time: buckets of the expo's clock, late uploads, voids, and the same
 point of the previous edition."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import new_id
@@ -85,6 +86,25 @@ def test_late_uploads_land_in_the_bucket_of_their_occurred_at(stack: Stack) -> N
     ]
     assert series(stack, session, "checkins", "1d") == [("2025-09-26T00:00:00+08:00", 5, 5)]
     assert stack.totals(session)["current"]["checkins"] == 5
+
+
+def test_a_bucket_that_gained_a_late_event_after_its_end_says_when(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo(timezone="UTC"))
+    now = datetime.now(UTC)
+    scan(stack, session, "A1", now.isoformat())
+    stack.fold()
+    buckets = stack.api.get(f"/v1/sessions/{session}/timeseries?metric=checkins&bucket=5m")
+    assert [b["revised_at"] for b in buckets.json()["buckets"]] == [None]
+
+    earlier = now - timedelta(hours=2)
+    scan(stack, session, "A2", earlier.isoformat())  # a desk that was offline uploads it
+    folded = datetime.now(UTC)
+    stack.fold()
+    for metric in ("checkins", "attendees"):
+        answer = stack.api.get(f"/v1/sessions/{session}/timeseries?metric={metric}&bucket=5m")
+        late, live = answer.json()["buckets"]
+        assert folded <= datetime.fromisoformat(late["revised_at"]) <= datetime.now(UTC)
+        assert live["revised_at"] is None  # it gained nothing after its end
 
 
 def test_a_badge_named_exit_is_still_a_check_in(stack: Stack) -> None:
