@@ -53,6 +53,21 @@ def test_the_history_page_shows_each_edition_and_the_running_cumulative(
     expect(page.locator("#editions-chart canvas")).to_have_count(1)
 
 
+def test_editions_changed_by_late_events_are_marked_revised(
+    page: Page, services: Services, history: Editions
+) -> None:
+    """Every event of the 5th session was uploaded years after it occurred: its figures
+    are revisions, and the page says so; the baseline has no events to be late."""
+    page.goto(f"{services.url('api')}/history/{history.expo_id}?lang=en")
+    expect(page.locator("body")).to_have_attribute("data-state", "ready")
+    fifth = page.locator('tr[data-ordinal="5"][data-kind="edition"]')
+    expect(fifth).to_have_attribute("data-revised", "true")
+    late = sum(history.hourly[history.fifth].values()) + 4  # its scans and its four deals
+    expect(fifth.locator(".revised")).to_contain_text(f"Revised · {late:,} late events")
+    baseline = page.locator('tr[data-ordinal="4"][data-kind="edition"]')
+    expect(baseline).not_to_have_attribute("data-revised", "true")
+
+
 def test_the_hourly_chart_puts_this_edition_beside_the_last_at_the_same_hour(
     page: Page, services: Services, history: Editions
 ) -> None:

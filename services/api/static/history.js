@@ -23,6 +23,7 @@ const TEXT = {
     no_session: "尚无本系统记录的一届。",
     same_point: "横轴为开幕后第几天几时（展会所在时区），两届在同一时点对齐。",
     unknown: "找不到这个展会",
+    revised: (r, when) => `已修订 · 迟到数据${r.late_events.toLocaleString("en-US")}条${r.after_close ? `（闭幕后${r.after_close}条）` : ""}${when ? ` · 最后修订于${when}` : ""}`,
   },
   en: {
     page_title: "History",
@@ -42,6 +43,7 @@ const TEXT = {
     no_session: "No edition recorded by the system yet.",
     same_point: "Across: day and hour of each edition's run, in the expo's timezone; both aligned.",
     unknown: "Unknown expo",
+    revised: (r, when) => `Revised · ${r.late_events.toLocaleString("en-US")} late event${r.late_events === 1 ? "" : "s"}${r.after_close ? ` (${r.after_close} after close)` : ""}${when ? ` · last ${when}` : ""}`,
   },
 };
 
@@ -96,7 +98,24 @@ function cells(tr, figures, first) {
   }
 }
 
-function table(rows) {
+/** A session whose figures late events changed after they were shown: say so, and when. */
+function revisedMark(revisions, timezone) {
+  if (!revisions || (!revisions.late_events && !revisions.after_close)) return null;
+  const at = revisions.last_revised_at;
+  const when = at
+    ? new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+        timeZone: timezone,
+        dateStyle: "medium",
+        timeStyle: "short",
+      }).format(new Date(at))
+    : null;
+  const mark = document.createElement("span");
+  mark.className = "revised";
+  mark.textContent = T.revised(revisions, when);
+  return mark;
+}
+
+function table(rows, timezone) {
   const head = document.querySelector("#editions thead tr");
   head.replaceChildren();
   for (const text of ["", ...FIGURES.map(label)]) {
@@ -110,6 +129,11 @@ function table(rows) {
     const edition = document.createElement("tr");
     Object.assign(edition.dataset, { ordinal: row.last_ordinal, kind: "edition" });
     cells(edition, row.figures, `${T.edition(row)} · ${row.label}`);
+    const mark = revisedMark(row.revisions, timezone);
+    if (mark) {
+      edition.dataset.revised = "true";
+      edition.firstChild.append(mark);
+    }
     const total = document.createElement("tr");
     total.className = "cumulative";
     Object.assign(total.dataset, { ordinal: row.last_ordinal, kind: "cumulative" });
@@ -258,7 +282,7 @@ async function main() {
   ]);
   document.getElementById("expo-name").textContent = expo.name;
   document.title = `${expo.name} · ${T.page_title}`;
-  table(history.rows);
+  table(history.rows, expo.timezone);
   editionsChart(history.rows);
   await hourlyChart(history.rows, metricChoice(history.rows));
   document.body.dataset.state = "ready";
