@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from services.api.freshness import Freshness
 from shared.auth import Role
 from shared.events import Category, CountryCode, DealKind, SessionId, Text200
 from shared.figures import DecimalString, Figures
@@ -148,12 +149,11 @@ class TokenIssued(BaseModel):
     label: str | None
 
 
-class Totals(BaseModel):
+class Totals(Freshness):
     session_id: str
     expo_id: str
     ordinal: int
     status: str
-    as_of: datetime | None
     position: str | None = Field(
         description="The newest stream entry folded into `current`. With several aggregators "
         "an older entry may still be folding: wait for one with `min_position`."
@@ -169,19 +169,23 @@ class Totals(BaseModel):
     )
 
 
-class HistoryRow(BaseModel):
+class HistoryRow(Freshness):
+    """A baseline or a session; a baseline has nothing to fold (`as_of` null, 0 and 0)."""
+
     kind: Literal["baseline", "session"]
     label: str
     first_ordinal: int
     last_ordinal: int
     session_id: str | None = None
     status: str | None = None
-    as_of: datetime | None = None
     figures: Figures
     cumulative: Figures
 
 
-class History(BaseModel):
+class History(Freshness):
+    """Freshness over the sessions: the newest `as_of`, the largest lag, the sum of the
+    unfolded events."""
+
     expo_id: str
     rows: list[HistoryRow]
 
