@@ -51,6 +51,10 @@ class Freshness(BaseModel):
         "when none. Null when Redis cannot be reached."
     )
 
+    def freshness_only(self) -> "Freshness":
+        """The three fields alone, out of an answer that has them among its figures."""
+        return Freshness(as_of=self.as_of, lag_seconds=self.lag_seconds, unfolded=self.unfolded)
+
 
 @dataclass(frozen=True, slots=True)
 class Backlog:

@@ -107,7 +107,7 @@ class Hub:
                 pause = min(pause * 2, 5.0)
                 continue
             pause = self.poll_seconds
-            self.freshness[session_id] = Freshness.model_validate(totals, from_attributes=True)
+            self.freshness[session_id] = totals.freshness_only()
             update = update_of(totals)
             if session_id not in self.latest or self.latest[session_id].id != update.id:
                 self.latest[session_id] = update
