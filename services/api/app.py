@@ -18,8 +18,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.resources = resources = Resources.of(settings, runtime.engine(settings))
-        app.state.redis = runtime.sync_redis(settings)
-        app.state.hub = live.Hub(resources.reader)
+        app.state.redis = redis = runtime.sync_redis(settings)
+        app.state.hub = live.Hub(resources.reader, redis)
         app.state.displays = display.Displays(resources.reader)
         yield
         await app.state.hub.close()

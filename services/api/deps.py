@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from shared.auth import Principal, Role, authenticate, authorize, bearer_secret
 from shared.db import read_only
+from shared.runtime import SyncRedis
 from shared.settings import Settings
 
 
@@ -47,6 +48,21 @@ def read_db(res: ResourcesDep) -> Iterator[Session]:
 
 DbDep = Annotated[Session, Depends(db)]
 ReadDbDep = Annotated[Session, Depends(read_db)]
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where an answer with figures reads: SQL for the figures, Redis for their freshness."""
+
+    db: Session
+    redis: SyncRedis
+
+
+def sources(request: Request, db: ReadDbDep) -> Sources:
+    return Sources(db, request.app.state.redis)
+
+
+SourcesDep = Annotated[Sources, Depends(sources)]
 
 
 def _principal(res: Resources, authorization: str | None) -> Principal:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from services.api import event_log
 from services.api.admin import get_session
-from services.api.deps import AdminDep, ReadDbDep, ReaderDep, Resources, ResourcesDep
+from services.api.deps import AdminDep, ReaderDep, Resources, ResourcesDep, SourcesDep
 from services.api.reads import expo_history
 from services.api.schemas import History
 from services.api.spreadsheet import (
@@ -159,10 +159,10 @@ def history_page(history: History) -> Page:
     response_class=Response,
     responses={200: CSV_BODY, **problems(*READ)},
 )
-def expo_csv(expo_id: str, _: ReaderDep, db: ReadDbDep) -> Response:
+def expo_csv(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
     """The expo's history as a table: each baseline and session in ordinal order, its
     figures and the running cumulative (`cumulative_*`). A read, like the history."""
-    page = history_page(expo_history(db, expo_id))
+    page = history_page(expo_history(sources, expo_id))
     return Response(
         b"".join(csv_chunks(FIGURES_HEADER, [page])),
         media_type=CSV_MEDIA_TYPE,
@@ -175,9 +175,9 @@ def expo_csv(expo_id: str, _: ReaderDep, db: ReadDbDep) -> Response:
     response_class=Response,
     responses={200: XLSX_BODY, **problems(*READ)},
 )
-def expo_xlsx(expo_id: str, _: ReaderDep, db: ReadDbDep) -> Response:
+def expo_xlsx(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
     """The same rows as the expo's `export.csv`, as a sheet."""
-    page = history_page(expo_history(db, expo_id))
+    page = history_page(expo_history(sources, expo_id))
     return Response(
         b"".join(xlsx_chunks("figures", FIGURES_HEADER, [page])),
         media_type=XLSX_MEDIA_TYPE,

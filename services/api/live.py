@@ -1,8 +1,12 @@
 """Live push: Server-Sent Events of a session's totals whenever they change.
 
-One watcher per watched session polls the projections (a few indexed reads) and fans the
-newest totals out to every subscriber, however many screens listen; a slow screen only ever
-gets the latest totals, never a backlog.
+One watcher per watched session polls the projections (a few indexed reads) and its backlog
+in Redis, and fans the newest totals out to every subscriber, however many screens listen; a
+slow screen only ever gets the latest totals, never a backlog.
+
+Totals are pushed when they change: their figures, `as_of` or `unfolded`. A `lag_seconds`
+that only grew does not push (it grows every poll while events wait); each heartbeat carries
+the freshness as of the latest poll instead.
 """
 
 import asyncio
@@ -20,13 +24,21 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
 from services.api.deps import ReaderDep, ResourcesDep
+from services.api.freshness import Freshness
 from services.api.reads import HEARTBEAT_SECONDS, read_totals
+from services.api.schemas import Totals
 from shared.openapi import READ, problems
+from shared.runtime import SyncRedis
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["figures"])
-# A named event, not a comment: pages can see it and need not poll while the stream lives.
-HEARTBEAT = "event: heartbeat\ndata: {}\n\n"
+
+
+def heartbeat_of(fresh: Freshness | None) -> str:
+    """A named event, not a comment: pages can see it and need not poll while the stream
+    lives. It carries the freshness of the latest poll (`{}` before the first)."""
+    data = fresh.model_dump_json() if fresh is not None else "{}"
+    return f"event: heartbeat\ndata: {data}\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +50,22 @@ class Update:
         return f"id: {self.id}\nevent: totals\ndata: {self.data}\n\n"
 
 
+def update_of(totals: Totals) -> Update:
+    """The message of these totals; its id names them up to a lag that only grew."""
+    data = totals.model_dump_json()
+    steady = totals.model_dump_json(exclude={"lag_seconds"})
+    return Update(hashlib.sha256(steady.encode()).hexdigest()[:16], data)
+
+
 @dataclass
 class Hub:
     engine: Engine
+    redis: SyncRedis
     poll_seconds: float = 0.25
     subscribers: dict[str, set[asyncio.Queue[Update]]] = field(default_factory=dict)
     watchers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     latest: dict[str, Update] = field(default_factory=dict)
+    freshness: dict[str, Freshness] = field(default_factory=dict)
 
     @asynccontextmanager
     async def subscribe(self, session_id: str) -> AsyncIterator[asyncio.Queue[Update]]:
@@ -62,6 +83,7 @@ class Hub:
             if not listeners:
                 self.subscribers.pop(session_id, None)
                 self.latest.pop(session_id, None)
+                self.freshness.pop(session_id, None)
                 self.watchers.pop(session_id).cancel()
 
     async def close(self) -> None:
@@ -76,7 +98,7 @@ class Hub:
         pause = self.poll_seconds
         while True:
             try:
-                totals = await run_in_threadpool(read_totals, self.engine, session_id)
+                totals = await run_in_threadpool(read_totals, self.engine, self.redis, session_id)
             except Exception as error:  # the database may be away: keep the screens, retry
                 logger.warning(
                     "totals of session %s unreadable, retry in %.1fs: %s", session_id, pause, error
@@ -85,13 +107,18 @@ class Hub:
                 pause = min(pause * 2, 5.0)
                 continue
             pause = self.poll_seconds
-            data = totals.model_dump_json()
-            update = Update(hashlib.sha256(data.encode()).hexdigest()[:16], data)
-            if self.latest.get(session_id) != update:
+            self.freshness[session_id] = totals.freshness_only()
+            update = update_of(totals)
+            if session_id not in self.latest or self.latest[session_id].id != update.id:
                 self.latest[session_id] = update
                 for queue in self.subscribers.get(session_id, ()):
                     _offer(queue, update)
             await asyncio.sleep(self.poll_seconds)
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
 
 
 def _offer(queue: asyncio.Queue[Update], update: Update) -> None:
@@ -110,7 +137,7 @@ async def _events(
             try:
                 update = await asyncio.wait_for(queue.get(), timeout=heartbeat)
             except TimeoutError:
-                yield HEARTBEAT
+                yield heartbeat_of(hub.freshness.get(session_id))
                 continue
             if update.id != last_event_id:
                 last_event_id = update.id
@@ -119,7 +146,8 @@ async def _events(
 
 # OpenAPI 3.1 has no item schema for streams; as schemathesis does, `schema` is each event's.
 EVENT_STREAM = {
-    "description": "`totals` events (data as `/totals` answers) and `heartbeat` events.",
+    "description": "`totals` events (data as `/totals` answers) and `heartbeat` events "
+    "(data: `as_of`, `lag_seconds` and `unfolded` of the latest look).",
     "content": {
         "text/event-stream": {
             "schema": {
@@ -149,12 +177,12 @@ async def stream(
     heartbeat: Annotated[float, Query(ge=1, le=60)] = HEARTBEAT_SECONDS,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: `totals` (as `/totals` answers) at once and on every change, a
-    `heartbeat` event every 15 s; a reconnect with `Last-Event-ID` skips unchanged totals."""
-    await run_in_threadpool(read_totals, res.engine, session_id)  # 404 for unknown sessions
-    hub: Hub = request.app.state.hub
+    """Server-Sent Events: `totals` (as `/totals` answers) at once and on every change of
+    the figures or of `unfolded`, a `heartbeat` event every 15 s with the latest freshness;
+    a reconnect with `Last-Event-ID` skips unchanged totals."""
+    await run_in_threadpool(read_totals, res.engine, hub_of(request).redis, session_id)  # 404
     return StreamingResponse(
-        _events(hub, session_id, heartbeat, last_event_id),
+        _events(hub_of(request), session_id, heartbeat, last_event_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

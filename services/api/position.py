@@ -22,6 +22,7 @@ from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine, select
 
+from services.api.freshness import group_of
 from shared.stream import GROUP, UndecodableEntryError, from_fields, position_key, stream_key
 from shared.tables import StoredEvent
 
@@ -85,8 +86,7 @@ def _stored(engine: Engine, session_id: str, event_id: str) -> bool:
 
 def _acknowledged(redis: Redis, key: str, position: str) -> bool:
     """Delivered to the group and no longer pending: folded (or dead-lettered)."""
-    groups: Any = redis.xinfo_groups(key)
-    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+    group = group_of(redis.xinfo_groups(key))
     if group is None or _after(position, group["last-delivered-id"]):
         return False
     pending: Any = redis.xpending_range(key, GROUP, position, position, 1)

@@ -11,13 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services.api import position
+from services.api import freshness, position
 from services.api.admin import get_expo, get_session
-from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
+from services.api.deps import ReaderDep, ResourcesDep, Sources, SourcesDep
+from services.api.freshness import Freshness
 from services.api.schemas import History, HistoryRow, RevisionsPublic, Totals
-from services.api.standing import Part, expo_parts, session_totals
+from services.api.standing import Part, expo_parts, session_ids, session_totals
 from shared.figures import Tally
 from shared.openapi import READ, problems
+from shared.runtime import SyncRedis
 
 router = APIRouter(tags=["figures"])
 MIN_POSITION_WAIT = 5.0
@@ -28,10 +30,15 @@ def _parts(db: Session, expo_id: str) -> list[Part]:
     return expo_parts(db.connection(), expo_id)
 
 
-def read_totals(engine: Engine, session_id: str) -> Totals:
-    """Through a read-only engine: on SQLite it never waits for a fold's write lock."""
+NOTHING_TO_FOLD = Freshness(as_of=None, lag_seconds=0.0, unfolded=0)  # a baseline's
+
+
+def read_totals(engine: Engine, redis: SyncRedis, session_id: str) -> Totals:
+    """Through a read-only engine: on SQLite it never waits for a fold's write lock. The
+    backlog is read first, so the figures read after it hold at least what it calls folded."""
+    backlog = freshness.backlog(redis, session_id)
     with Session(engine) as db:
-        return session_totals(db.connection(), get_session(db, session_id))
+        return session_totals(db.connection(), get_session(db, session_id), backlog)
 
 
 @router.get("/v1/sessions/{session_id}/totals", responses=problems(*READ))
@@ -57,7 +64,7 @@ async def totals(
         settled = min_position is None or await run_in_threadpool(
             position.folded, redis, res.reader, session_id, min_position
         )
-        found = await run_in_threadpool(read_totals, res.reader, session_id)
+        found = await run_in_threadpool(read_totals, res.reader, redis, session_id)
         if settled:
             return found
         if time.monotonic() >= deadline:
@@ -66,32 +73,43 @@ async def totals(
 
 
 @router.get("/v1/expos/{expo_id}/history", responses=problems(*READ))
-def history(expo_id: str, _: ReaderDep, db: ReadDbDep) -> History:
-    """One row per baseline and session in ordinal order, with the running cumulative."""
-    return expo_history(db, expo_id)
+def history(expo_id: str, _: ReaderDep, sources: SourcesDep) -> History:
+    """One row per baseline and session in ordinal order, with the running cumulative;
+    each session row has its own freshness, the answer that of them all."""
+    return expo_history(sources, expo_id)
 
 
-def expo_history(db: Session, expo_id: str) -> History:
+def expo_history(sources: Sources, expo_id: str) -> History:
     """The history of an expo (404 for an unknown one), as the route and exports give it."""
+    db = sources.db
     get_expo(db, expo_id)
+    ids = session_ids(db.connection(), expo_id)
+    db.rollback()  # the figures come from a snapshot taken after the backlogs were read
+    backlogs = freshness.backlogs(sources.redis, ids)
     rows, running = [], Tally()
     for part in _parts(db, expo_id):
         running = running + part.tally
+        fresh = (
+            freshness.freshness(part.as_of, backlogs.get(part.session.id))
+            if part.session
+            else NOTHING_TO_FOLD
+        )
         rows.append(
             HistoryRow(
+                **fresh.model_dump(),
                 kind="session" if part.session else "baseline",
                 label=part.label,
                 first_ordinal=part.first_ordinal,
                 last_ordinal=part.last_ordinal,
                 session_id=part.session.id if part.session else None,
                 status=part.session.status if part.session else None,
-                as_of=part.as_of,
                 revisions=RevisionsPublic.of(part.revisions) if part.revisions else None,
                 figures=part.tally.figures(),
                 cumulative=running.figures(),
             )
         )
-    return History(expo_id=expo_id, rows=rows)
+    sessions = freshness.combined(r for r in rows if r.kind == "session")
+    return History(**sessions.model_dump(), expo_id=expo_id, rows=rows)
 
 
 class PageConfig(BaseModel):

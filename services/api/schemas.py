@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from services.api.freshness import Freshness
 from shared.auth import Role
 from shared.events import Category, CountryCode, DealKind, SessionId, Text200
 from shared.figures import DecimalString, Figures
@@ -170,12 +171,11 @@ class RevisionsPublic(BaseModel):
         )
 
 
-class Totals(BaseModel):
+class Totals(Freshness):
     session_id: str
     expo_id: str
     ordinal: int
     status: str
-    as_of: datetime | None
     position: str | None = Field(
         description="The newest stream entry folded into `current`. With several aggregators "
         "an older entry may still be folding: wait for one with `min_position`."
@@ -192,14 +192,15 @@ class Totals(BaseModel):
     )
 
 
-class HistoryRow(BaseModel):
+class HistoryRow(Freshness):
+    """A baseline or a session; a baseline has nothing to fold (`as_of` null, 0 and 0)."""
+
     kind: Literal["baseline", "session"]
     label: str
     first_ordinal: int
     last_ordinal: int
     session_id: str | None = None
     status: str | None = None
-    as_of: datetime | None = None
     revisions: RevisionsPublic | None = Field(
         default=None, description="A session's late changes; null for a baseline."
     )
@@ -207,7 +208,10 @@ class HistoryRow(BaseModel):
     cumulative: Figures
 
 
-class History(BaseModel):
+class History(Freshness):
+    """Freshness over the sessions: the newest `as_of`, the largest lag, the sum of the
+    unfolded events."""
+
     expo_id: str
     rows: list[HistoryRow]
 

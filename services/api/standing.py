@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from services.api import schemas
+from services.api.freshness import Backlog, freshness
 from services.api.schemas import BaselineFigures
 from shared.events import Category
 from shared.figures import Tally, total
@@ -123,17 +124,24 @@ def rejected_scans(conn: Connection, session_id: str) -> dict[str, int]:
     return {reason: int(n) for reason, n in counts}
 
 
-def session_totals(conn: Connection, session: ExpoSession) -> schemas.Totals:
-    """This edition's figures, those of every edition before it, and both together."""
+def session_ids(conn: Connection, expo_id: str) -> list[str]:
+    return list(conn.execute(select(SESSIONS.c.id).where(SESSIONS.c.expo_id == expo_id)).scalars())
+
+
+def session_totals(
+    conn: Connection, session: ExpoSession, backlog: Backlog | None
+) -> schemas.Totals:
+    """This edition's figures, those of every edition before it, and both together;
+    `backlog` is the session's, read before the figures (None: Redis was away)."""
     parts = expo_parts(conn, session.expo_id)
     current = next(p for p in parts if p.session is not None and p.session.id == session.id)
     previous = total(p.tally for p in parts if p.last_ordinal < session.ordinal)
     return schemas.Totals(
+        **freshness(current.as_of, backlog).model_dump(),
         session_id=session.id,
         expo_id=session.expo_id,
         ordinal=session.ordinal,
         status=session.status,
-        as_of=current.as_of,
         position=current.position,
         revisions=schemas.RevisionsPublic.of(current.revisions or Revisions()),
         current=current.tally.figures(),

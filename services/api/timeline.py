@@ -1,6 +1,7 @@
 """A session over time: its figures per bucket of the expo's clock, and where it stands
 against the previous edition at the same point (day 2, 14:00)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -8,12 +9,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Connection
+from sqlmodel import Session
 
-from services.api import changes
+from services.api import changes, freshness
 from services.api.admin import get_expo, get_session
 from services.api.buckets import Amount, Bucket, elapsed, revisions, spans
 from services.api.changes import Metric
-from services.api.deps import ReadDbDep, ReaderDep, ResourcesDep
+from services.api.deps import ReaderDep, ResourcesDep, SourcesDep
+from services.api.freshness import Backlog, Freshness
 from services.api.standing import expo_parts
 from shared.openapi import READ, problems
 from shared.problem import DomainError, Reason
@@ -40,13 +43,12 @@ class SeriesBucket(BaseModel):
     )
 
 
-class Series(BaseModel):
+class Series(Freshness):
     session_id: str
     expo_id: str
     metric: Metric
     bucket: Bucket
     timezone: str
-    as_of: datetime | None
     total: Value
     buckets: list[SeriesBucket] = Field(
         description="Oldest first; a bucket with no change is left out."
@@ -57,28 +59,29 @@ class Series(BaseModel):
 def timeseries(
     session_id: str,
     _: ReaderDep,
-    db: ReadDbDep,
+    sources: SourcesDep,
     res: ResourcesDep,
     metric: Metric,
     bucket: Bucket = Bucket.HOUR,
 ) -> Series:
     """A figure per bucket of the expo's local clock, each with its running total. Events
     count where they occurred: a late upload lands in the bucket of its `occurred_at`."""
+    db = sources.db
+    backlog = freshness.backlog(sources.redis, session_id)  # before the figures
     session = get_session(db, session_id)
     zone = get_expo(db, session.expo_id).timezone
-    figures = db.get(SessionFigures, session_id)
     found = changes.changes(db.connection(), session_id, metric)
     rows = spans(found, ZoneInfo(zone), bucket, metric.zero)
     late_after = timedelta(seconds=res.settings.late_after_seconds)
     stored = changes.revised(db.connection(), session_id, metric, late_after)
     revised = revisions(stored, ZoneInfo(zone), bucket)
     return Series(
+        **freshness.freshness(_as_of(db, session_id), backlog).model_dump(),
         session_id=session_id,
         expo_id=session.expo_id,
         metric=metric,
         bucket=bucket,
         timezone=zone,
-        as_of=figures.as_of if figures else None,
         total=_wire(rows[-1].running_total if rows else metric.zero),
         buckets=[
             SeriesBucket(
@@ -100,7 +103,7 @@ class PointFigures(BaseModel):
     deal_value_cny: str
 
 
-class Point(BaseModel):
+class Point(Freshness):
     session_id: str
     ordinal: int
     name: str
@@ -108,7 +111,10 @@ class Point(BaseModel):
     figures: PointFigures
 
 
-class Comparison(BaseModel):
+class Comparison(Freshness):
+    """Freshness over both points: the newest `as_of`, the largest lag, the sum of the
+    unfolded events."""
+
     session_id: str
     timezone: str
     day: int = Field(description="1 on the first day of the session (its `starts_on`).")
@@ -120,16 +126,32 @@ class Comparison(BaseModel):
     )
 
 
-def _point(conn: Connection, session: ExpoSession, at: datetime, zone: ZoneInfo) -> Point:
+def _as_of(db: Session, session_id: str) -> datetime | None:
+    figures = db.get(SessionFigures, session_id)
+    return figures.as_of if figures else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a point is taken: the moment, the expo's clock and the session's backlog."""
+
+    at: datetime
+    zone: ZoneInfo
+    backlog: Backlog | None
+
+
+def _point(db: Session, session: ExpoSession, where: _Where) -> Point:
+    conn, at = db.connection(), where.at
     totals = {
         metric: sum(changes.changes(conn, session.id, metric, at).values(), metric.zero)
         for metric in Metric
     }
     return Point(
+        **freshness.freshness(_as_of(db, session.id), where.backlog).model_dump(),
         session_id=session.id,
         ordinal=session.ordinal,
         name=session.name,
-        at=at.astimezone(zone),
+        at=at.astimezone(where.zone),
         figures=PointFigures.model_validate({m.value: _wire(v) for m, v in totals.items()}),
     )
 
@@ -142,11 +164,22 @@ def _moment(session: ExpoSession, at: datetime | None) -> datetime:
     return moment
 
 
+def _before(conn: Connection, session: ExpoSession) -> tuple[ExpoSession | None, str | None]:
+    """The session of the previous edition, or why there is none."""
+    earlier = [p for p in expo_parts(conn, session.expo_id) if p.last_ordinal < session.ordinal]
+    if not earlier:
+        return None, "there is no earlier edition"
+    if earlier[-1].session is None:
+        label = earlier[-1].label
+        return None, f"the previous edition ({label}) predates the system: a baseline only"
+    return earlier[-1].session, None
+
+
 @router.get("/v1/sessions/{session_id}/compare", responses=problems(*READ))
 def compare(
     session_id: str,
     _: ReaderDep,
-    db: ReadDbDep,
+    sources: SourcesDep,
     _with: Annotated[Literal["previous"], Query(alias="with")] = "previous",
     at: Annotated[
         AwareDatetime | None,
@@ -156,33 +189,33 @@ def compare(
     """This session's figures at a point (day 2, 14:00 in the expo's timezone) beside those
     of the previous edition at the same day and time of its own run, where the system
     recorded it. A previous edition known only from a baseline has no figures by the hour."""
+    db = sources.db
     session = get_session(db, session_id)
     zone = ZoneInfo(get_expo(db, session.expo_id).timezone)
     if at is not None and not EARLIEST <= at <= LATEST:
         raise DomainError(Reason.VALIDATION_FAILED, "at must be between 1970 and 2999")
     moment = _moment(session, at)
     point = elapsed(moment, session.starts_on, zone)
-    conn = db.connection()
-    earlier = [p for p in expo_parts(conn, session.expo_id) if p.last_ordinal < session.ordinal]
-    before = earlier[-1] if earlier else None
-    previous, missing = None, None
-    if before is None:
-        missing = "there is no earlier edition"
-    elif before.session is None:
-        missing = f"the previous edition ({before.label}) predates the system: a baseline only"
-    else:
+    before, missing = _before(db.connection(), session)
+    ids = [session.id, *([before.id] if before else [])]
+    db.rollback()  # the figures come from a snapshot taken after the backlogs were read
+    backlogs = freshness.backlogs(sources.redis, ids)
+    previous = None
+    if before is not None:
         try:
-            then = point.within(before.session.starts_on, zone)
+            then = point.within(before.starts_on, zone)
         except OverflowError:
             missing = "the same point of the previous edition is outside the calendar"
         else:
-            previous = _point(conn, before.session, then, zone)
+            previous = _point(db, before, _Where(then, zone, backlogs[before.id]))
+    current = _point(db, session, _Where(moment, zone, backlogs[session.id]))
     return Comparison(
+        **freshness.combined([current, *([previous] if previous else [])]).model_dump(),
         session_id=session.id,
         timezone=zone.key,
         day=point.day,
         time=point.clock.strftime("%H:%M:%S"),
-        current=_point(conn, session, moment, zone),
+        current=current,
         previous=previous,
         previous_missing=missing,
     )
