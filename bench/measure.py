@@ -229,3 +229,10 @@ def measure_stack(stack: Stack, plan: Plan, say: Any) -> Result:
     found |= read_cost(stack, made, plan)
     found |= {f"rss.{name}_mb": mb for name, mb in stack.peak_rss().items()}
     return found
+
+
+def measure_display(stack: Stack, plan: Plan, say: Any) -> Result:
+    """The display rows alone (`--only display`), on the bench's expos with no events."""
+    made = expos.create(stack)
+    say("display reads")
+    return display(stack, made, plan)

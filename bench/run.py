@@ -19,7 +19,7 @@ from typing import Any
 from redis import Redis
 
 from bench import database, machine, report, scaling, stack, wrk
-from bench.measure import Plan, Result, measure_stack
+from bench.measure import Plan, Result, measure_display, measure_stack
 from bench.wrk import Load, WrkSettings
 
 RESULTS = Path(__file__).parent / "results"
@@ -71,8 +71,8 @@ def measure_once(plan: Plan, server: str | None, info: dict[str, str], only: str
         say("minimal FastAPI reference (POST and GET)")
         found |= minimal_limits(plan.wrk)
         for label in ("sqlite", *(["postgresql"] if server else [])):
-            found |= measure_database(label, plan, server, info)
-    if only != "stacks" and server:
+            found |= measure_database(label, plan, server, info, only)
+    if only in {"all", "scaling"} and server:
         found |= measure_scaling(plan, server)
     return found
 
@@ -105,7 +105,9 @@ def measure_scaling(plan: Plan, server: str) -> Result:
     return found
 
 
-def measure_database(label: str, plan: Plan, server: str | None, info: dict[str, str]) -> Result:
+def measure_database(
+    label: str, plan: Plan, server: str | None, info: dict[str, str], only: str
+) -> Result:
     var_dir = scratch_dir(label)
     say(f"{label}: starting the stack")
     with database_url(label, var_dir, server) as url, stack.running(label, url, var_dir) as up:
@@ -117,7 +119,8 @@ def measure_database(label: str, plan: Plan, server: str | None, info: dict[str,
         info["redis_server"] = str(
             server_info.get("valkey_version") or server_info.get("redis_version")
         )
-        measured = measure_stack(up, plan, lambda what, lb=label: say(f"{lb}: {what}"))
+        measure = measure_display if only == "display" else measure_stack
+        measured = measure(up, plan, lambda what, lb=label: say(f"{lb}: {what}"))
     keep_logs(var_dir, label)
     return {f"{label}.{key}": value for key, value in measured.items()}
 
@@ -145,9 +148,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-sessions", type=int, default=32, help="sessions of the 'many' shape")
     p.add_argument(
         "--only",
-        choices=["all", "stacks", "scaling"],
+        choices=["all", "stacks", "scaling", "display"],
         default="all",
-        help="'scaling': only the 1/2/4-aggregator rows (needs PostgreSQL); 'stacks': the rest",
+        help="'scaling': only the 1/2/4-aggregator rows (needs PostgreSQL); 'stacks': the rest; "
+        "'display': only the display reads and the minimal GET and POST",
     )
     p.add_argument("--wrk-seconds", type=float, default=6.0)
     p.add_argument("--wrk-connections", type=int, default=32)
@@ -193,7 +197,10 @@ def main() -> None:
         runs.append(measure_once(plan, args.database_url, info, args.only))
     figures = median(runs)
     databases = ["sqlite", *(["postgresql"] if args.database_url else [])]
-    table = report.rows(figures, databases if args.only != "scaling" else [])
+    if args.only == "display":
+        table = [row for db in databases for row in report.display_rows(figures, db)]
+    else:
+        table = report.rows(figures, databases if args.only != "scaling" else [])
     print()
     print(report.render(table))
     print(

@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources = Resources.of(settings, runtime.engine(settings))
         app.state.redis = redis = runtime.sync_redis(settings)
         app.state.hub = live.Hub(resources.reader, redis)
-        app.state.displays = display.Displays(resources.reader)
+        app.state.displays = display.Displays(resources.reader, redis)
         yield
         await app.state.hub.close()
         await app.state.displays.close()

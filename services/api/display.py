@@ -2,37 +2,41 @@
 editions, with an ETag so an unchanged feed costs a screen a 304.
 
 Thousands of screens poll one expo, so each expo's body is rendered once per change and
-kept in memory. Whether it changed is one small indexed query (the expo's `version`: its
-sessions, their figures rows and its baselines), made at most once per `FRESH_SECONDS` per
-expo and process; every other request is answered from memory, so a change shows within
-that window and the time of one read (docs/adr/0006-display-feed-cache.md).
+kept in memory. Whether it changed is one small indexed query (the expo's version,
+`display_body.py`). An answer is at least as new as every fold committed `FRESH_SECONDS`
+or more before the request arrived: a poll is answered from memory when the kept body's
+version was read less than that long ago, and otherwise waits for a read. While an expo is
+being polled, its version is read again every `RECHECK_SECONDS` in the background, so its
+polls find a fresh body and do not wait (docs/adr/0006-display-feed-cache.md).
 """
 
 import asyncio
 import hashlib
+import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Engine
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.api import freshness
 from services.api.deps import read_access
-from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
-from services.api.standing import BASELINES, FIGURES, SESSIONS, Part, expo_parts
-from shared.figures import Figures, total
-from shared.fold import Revisions
+from services.api.display_body import render, sessions_of, version_of
+from services.api.schemas import Display
 from shared.openapi import READ, problems
-from shared.problem import DomainError, Reason
-from shared.tables import Expo
+from shared.runtime import SyncRedis
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["figures"])
 PREFIX = "/v1/display/"
-FRESH_SECONDS = 0.1
-EXPOS = Expo.__table__  # type: ignore[attr-defined]
+FRESH_SECONDS = 0.1  # an answer shows every fold committed this long before the request
+RECHECK_SECONDS = 0.05  # how often the version of an expo being polled is read again
+IDLE_SECONDS = 1.0  # an expo is being polled while its polls come at most this far apart
 # The header the other reads take through their dependency, documented the same way.
 AUTHORIZATION = {
     "name": "authorization",
@@ -41,138 +45,118 @@ AUTHORIZATION = {
     "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Authorization"},
 }
 
-# Everything a display body is made of, except what never changes without it: a session's
-# countries and inside count change only in a fold, which moves its figures row; a baseline
-# is never edited.
-VERSION = (
-    select(
-        EXPOS.c.name,
-        select(func.count()).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
-        select(func.max(BASELINES.c.id)).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
-        SESSIONS.c.id,
-        SESSIONS.c.name,
-        SESSIONS.c.ordinal,
-        SESSIONS.c.status,
-        *FIGURES.c,
-    )
-    .select_from(
-        EXPOS.outerjoin(SESSIONS, SESSIONS.c.expo_id == EXPOS.c.id).outerjoin(
-            FIGURES, FIGURES.c.session_id == SESSIONS.c.id
-        )
-    )
-    .where(EXPOS.c.id == bindparam("expo_id"))
-    .order_by(SESSIONS.c.id)
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    version: tuple[Any, ...]
+    version: tuple[Any, ...]  # the expo's version, and its sessions' backlogs in Redis
     etag: str
     body: bytes
-    checked: float  # time.monotonic() when `version` was read
-
-
-def version_of(conn: Connection, expo_id: str) -> tuple[Any, ...]:
-    rows = conn.execute(VERSION, {"expo_id": expo_id}).all()
-    if not rows:
-        raise DomainError(Reason.UNKNOWN_EXPO, f"there is no expo {expo_id!r}")
-    return tuple(tuple(row) for row in rows)
-
-
-def _compact(figures: Figures) -> DisplayFigures:
-    return DisplayFigures.model_validate(
-        figures.model_dump(include=set(DisplayFigures.model_fields))
-    )
-
-
-def _shown(parts: list[Part]) -> Part | None:
-    """The open session (the latest, if several), else the latest that is not planned."""
-    sessions = [p for p in parts if p.session is not None]
-    for wanted in ({"open"}, {"closed"}, {"planned"}):
-        candidates = [p for p in sessions if p.session and p.session.status in wanted]
-        if candidates:
-            return candidates[-1]
-    return None
-
-
-def render(conn: Connection, expo_id: str, expo_name: str) -> bytes:
-    parts = expo_parts(conn, expo_id)
-    shown = _shown(parts)
-    upto = [p for p in parts if shown is None or p.last_ordinal <= shown.last_ordinal]
-    body = Display(
-        expo_id=expo_id,
-        expo_name=expo_name,
-        editions=max((p.last_ordinal for p in upto), default=0),
-        session=None
-        if shown is None or shown.session is None
-        else DisplaySession(
-            id=shown.session.id,
-            name=shown.session.name,
-            ordinal=shown.session.ordinal,
-            status=shown.session.status,
-            as_of=shown.as_of,
-            revisions=RevisionsPublic.of(shown.revisions or Revisions()),
-        ),
-        current=None if shown is None else _compact(shown.tally.figures()),
-        cumulative=_compact(total(p.tally for p in upto).figures()),
-    )
-    return body.model_dump_json().encode()
+    checked: float  # time.monotonic() just before `version` was read
+    sessions: tuple[str, ...] = ()
 
 
 @dataclass
 class Displays:
-    """Each expo's rendered display body, checked at most once per `fresh_seconds`."""
+    """Each expo's rendered display body, never older than `fresh_seconds` when answered."""
 
     engine: Engine  # read-only
+    redis: SyncRedis  # where the sessions' events not folded yet wait
     fresh_seconds: float = FRESH_SECONDS
+    recheck_seconds: float = RECHECK_SECONDS
+    idle_seconds: float = IDLE_SECONDS
     rendered: dict[str, Rendered] = field(default_factory=dict)
+    polled: dict[str, float] = field(default_factory=dict)  # latest poll of a kept expo
     checking: dict[str, asyncio.Task[Rendered]] = field(default_factory=dict)
+    refreshing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     def fresh(self, expo_id: str) -> Rendered | None:
-        """The kept body, if its version was read less than `fresh_seconds` ago."""
+        """The kept body, if its version was read less than `fresh_seconds` ago. Such an
+        answer counts as a poll of the expo: it keeps the expo's background reads going."""
         kept = self.rendered.get(expo_id)
-        if kept is not None and time.monotonic() - kept.checked < self.fresh_seconds:
-            return kept
-        return None
+        if kept is None:
+            return None
+        now = time.monotonic()
+        if now - kept.checked >= self.fresh_seconds:
+            return None
+        self.polled[expo_id] = now
+        return kept
 
     async def get(self, expo_id: str) -> Rendered:
-        """The expo's body. When its version was read `fresh_seconds` ago or longer, one
-        check starts; meanwhile the kept body is the answer, so no poll waits for the check
-        (waiting made hits queue for tens of milliseconds: the check's thread contends for
-        the GIL with the busy event loop). Only an expo with no kept body waits."""
+        """The expo's body, read `fresh_seconds` before this call or later. A poll that
+        finds no such body waits for a read (one per expo at a time, shared by every poll
+        waiting); when the previous poll came less than `idle_seconds` before, it also
+        starts the background reads, so the polls after it are answered from memory."""
         if (fresh := self.fresh(expo_id)) is not None:
             return fresh
-        kept = self.rendered.get(expo_id)
-        task = self.checking.get(expo_id)
-        if task is None:  # one check per expo at a time
-            task = asyncio.create_task(run_in_threadpool(self.check, expo_id, kept))
-            self.checking[expo_id] = task
-            task.add_done_callback(lambda done: self._keep(expo_id, done))
-        return kept if kept is not None else await asyncio.shield(task)
+        asked = time.monotonic()
+        previous = self.polled.get(expo_id, -math.inf)
+        if expo_id in self.rendered:  # only known expos: any path could name an expo
+            self.polled[expo_id] = asked
+        if asked - previous < self.idle_seconds and expo_id not in self.refreshing:
+            self.refreshing[expo_id] = asyncio.create_task(self._refresh(expo_id))
+        while True:  # a read that started too early is followed by one that did not
+            found = await asyncio.shield(self._check(expo_id))
+            if found.checked >= asked - self.fresh_seconds:
+                return found
 
     async def close(self) -> None:
-        """Let the checks in flight end (each is one short read)."""
+        """Stop the background reads; let the reads in flight end (each is one short read)."""
+        for task in list(self.refreshing.values()):
+            task.cancel()
+        await asyncio.gather(*self.refreshing.values(), return_exceptions=True)
         await asyncio.gather(*self.checking.values(), return_exceptions=True)
 
     def check(self, expo_id: str, found: Rendered | None) -> Rendered:
-        """Read the expo's version; render its body again only when the version moved.
-        Both reads share one transaction, so the body is exactly of that version."""
+        """Read the sessions' backlogs in Redis, then the expo's version; render its body
+        again only when either moved. The version and the body share one transaction, so
+        the body is exactly of that version; the backlogs are read first, so an event folded
+        in between shows as unfolded rather than missing from both."""
         checked = time.monotonic()
+        sessions = found.sessions if found is not None else self._sessions(expo_id)
+        backlogs = freshness.backlogs(self.redis, sessions)
         with self.engine.connect() as conn:
-            version = version_of(conn, expo_id)
+            figures = version_of(conn, expo_id)
+            version = (figures, tuple(sorted(backlogs.items(), key=lambda item: item[0])))
             if found is not None and found.version == version:
                 return replace(found, checked=checked)
-            body = render(conn, expo_id, version[0][0])
+            body = render(conn, expo_id, figures[0][0], backlogs)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        return Rendered(version, etag, body, checked)
+        return Rendered(version, etag, body, checked, sessions_of(figures))
+
+    def _sessions(self, expo_id: str) -> tuple[str, ...]:
+        with self.engine.connect() as conn:
+            return sessions_of(version_of(conn, expo_id))
+
+    def _check(self, expo_id: str) -> asyncio.Task[Rendered]:
+        """The expo's read in flight, or a new one: one per expo at a time, so bodies
+        replace each other in the order their versions were read."""
+        task = self.checking.get(expo_id)
+        if task is None:
+            kept = self.rendered.get(expo_id)
+            task = asyncio.create_task(run_in_threadpool(self.check, expo_id, kept))
+            self.checking[expo_id] = task
+            task.add_done_callback(lambda done: self._keep(expo_id, done))
+        return task
 
     def _keep(self, expo_id: str, done: asyncio.Task[Rendered]) -> None:
         del self.checking[expo_id]
         if done.cancelled() or done.exception() is not None:
             self.rendered.pop(expo_id, None)
+            self.polled.pop(expo_id, None)
         else:
             self.rendered[expo_id] = done.result()
+
+    async def _refresh(self, expo_id: str) -> None:
+        """Read the version every `recheck_seconds` until no poll came for `idle_seconds`.
+        A failed read ends it; the polls that wait for their own read report the error."""
+        try:
+            while time.monotonic() - self.polled.get(expo_id, -math.inf) < self.idle_seconds:
+                found = await asyncio.shield(self._check(expo_id))
+                await asyncio.sleep(found.checked + self.recheck_seconds - time.monotonic())
+        except Exception:
+            logger.debug("background reads of the display of %s ended", expo_id, exc_info=True)
+        finally:
+            del self.refreshing[expo_id]
 
 
 @router.get(
@@ -186,7 +170,7 @@ class Displays:
 )
 async def display(expo_id: str, request: Request) -> Response:
     """Compact figures for hall screens. Poll with If-None-Match: 304 while unchanged.
-    A change shows within 0.1 s (and the time of one read)."""
+    An answer shows every fold committed 0.1 s or more before the request."""
     # Not a dependency: FastAPI's dependency handling cost more than the rest of a hit.
     await read_access(request.app.state.resources, request.headers.get("authorization"))
     displays: Displays = request.app.state.displays

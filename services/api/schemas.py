@@ -238,7 +238,10 @@ class DisplaySession(BaseModel):
     revisions: RevisionsPublic
 
 
-class Display(BaseModel):
+class Display(Freshness):
+    """The shown session and the cumulative figures; the freshness is over every session
+    they include."""
+
     expo_id: str
     expo_name: str
     editions: int = Field(description="How many editions the cumulative figures span.")

@@ -112,3 +112,37 @@ def test_a_board_with_a_live_stream_stops_polling_the_display_feed(
     page.wait_for_timeout(4000)  # four refresh intervals of a board that would poll
     assert [t for t in feed_reads if t > settled] == []
     expect(page.locator("body")).to_have_attribute("data-state", "live")
+
+
+def test_a_board_opened_after_a_milestone_announces_only_the_next_one(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    kept = expo.api.get(f"/v1/display/{expo.expo_id}")  # a screen already polls this expo
+    assert kept.status_code == 200
+    expo.settled(expo.deal("35000000000.00"))  # past 300亿元 before the board opens
+
+    open_board(page, services, expo)
+    expect(page.locator("body")).to_have_attribute("data-transport", "sse")
+    expect(figure(page, "current", "deal_value_cny")).to_have_text("350.00亿元")
+    expect(page.locator("#milestone")).to_be_hidden()
+
+    expo.deal("6000000000.00")  # 410亿元: passes 400亿元 while the board shows it
+    expect(page.locator("#milestone")).to_contain_text("本届签约金额突破 400亿元")
+
+
+def test_a_board_back_from_a_gap_does_not_announce_what_passed_meanwhile(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    open_board(page, services, expo, "?refresh=1")
+    expect(figure(page, "current", "deal_value_cny")).to_have_text("0元")
+
+    services.kill("api")
+    expect(page.locator("body")).to_have_attribute("data-state", "stale", timeout=5000)
+    expo.deal("35000000000.00")  # passes 300亿元 while the board hears nothing
+    services.start("api")
+    expect(page.locator("body")).to_have_attribute("data-state", "live", timeout=10_000)
+    expect(figure(page, "current", "deal_value_cny")).to_have_text("350.00亿元", timeout=5000)
+    expect(page.locator("#milestone")).to_be_hidden()
+
+    expo.deal("6000000000.00")  # 410亿元: passes 400亿元 while the board shows it
+    expect(page.locator("#milestone")).to_contain_text("本届签约金额突破 400亿元")

@@ -1,14 +1,17 @@
 """The display feed screens poll: its ETag moves with every change a screen would show, a
 304 never stands for an outdated body, and the reads behind it honour the token rules."""
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from services.api.display import FRESH_SECONDS, IDLE_SECONDS
 from tests.integration.conftest import ADMIN, Stack
 from tests.integration.test_figures_api import changed_display, checkin
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
+from tests.wait import wait_until
 
 
 def display(stack: Stack, expo: str) -> tuple[str, dict[str, Any]]:
@@ -69,6 +72,41 @@ def test_once_a_change_shows_no_answer_hides_it_again(stack: Stack) -> None:
             assert unchanged(stack, expo, after)
         before = after
     assert display(stack, expo)[1]["current"]["attendees"] == 3
+
+
+def committed_a_while_ago(stack: Stack, session: str, attendee: str) -> None:
+    """Check an attendee in, fold it, and wait until that commit is `FRESH_SECONDS` old."""
+    checkin(stack, session, attendee, "FR")
+    assert stack.fold() == 1
+    committed = time.monotonic()
+    wait_until(lambda: time.monotonic() - committed >= FRESH_SECONDS, what="the fold to age")
+
+
+def test_the_first_poll_after_a_quiet_spell_shows_the_last_fold(stack: Stack) -> None:
+    expo = stack.new_expo()
+    session = stack.new_session(expo, 1)
+    polled_at = time.monotonic()
+    etag, _ = display(stack, expo)
+    quiet = 1.5 * IDLE_SECONDS  # longer than the feed keeps re-checking an unpolled expo
+    wait_until(lambda: time.monotonic() - polled_at >= quiet, what="a quiet spell")
+
+    committed_a_while_ago(stack, session, "A1")
+    first = stack.api.get(f"/v1/display/{expo}", headers={"If-None-Match": etag})
+    assert first.status_code == 200
+    assert first.json()["current"]["attendees"] == 1
+
+
+def test_a_lone_poller_is_never_one_poll_behind(stack: Stack) -> None:
+    expo = stack.new_expo()
+    session = stack.new_session(expo, 1)
+    etag, _ = display(stack, expo)
+    for count, attendee in enumerate(("A1", "A2", "A3"), start=1):
+        committed_a_while_ago(stack, session, attendee)
+        polled = stack.api.get(f"/v1/display/{expo}", headers={"If-None-Match": etag})
+        assert polled.status_code == 200
+        assert polled.json()["current"]["attendees"] == count
+        etag = polled.headers["etag"]
+        assert unchanged(stack, expo, etag)
 
 
 def test_an_unknown_expo_is_404_and_displays_as_soon_as_it_is_created(stack: Stack) -> None:

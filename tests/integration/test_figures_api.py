@@ -8,7 +8,7 @@ from tests.integration.conftest import ADMIN, Stack
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
 from tests.wait import wait_until
 
-# The display is checked for changes at most every 0.1 s (ADR 0006); a change shows by then.
+# A display answer shows every change committed 0.1 s before it (ADR 0006); it shows by then.
 DISPLAY_CHANGE_SECONDS = 2.0
 
 

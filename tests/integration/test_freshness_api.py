@@ -19,6 +19,7 @@ from shared.db import read_only
 from shared.stream import stream_key
 from tests.integration.conftest import ADMIN, Stack
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
+from tests.wait import wait_until
 
 ROUNDING = 0.05  # lag_seconds is rounded to 0.1 s
 
@@ -207,3 +208,37 @@ def test_a_lag_that_only_grew_is_not_a_change_to_push(stack: Stack) -> None:
     assert update_of(older).id == update_of(totals).id
     assert update_of(older).data != update_of(totals).data
     assert update_of(one_more).id != update_of(totals).id
+
+
+def test_the_display_feed_says_how_many_events_its_figures_wait_for(stack: Stack) -> None:
+    expo = stack.new_expo()
+    stack.new_session(expo, 1, status="closed")  # counted in the cumulative figures too
+    session = stack.new_session(expo, 2)
+    stack.fold()
+    shown = stack.api.get(f"/v1/display/{expo}")
+    assert (shown.json()["unfolded"], shown.json()["lag_seconds"]) == (0, 0)
+
+    first = checkin(stack, session, "A1")
+    checkin(stack, session, "A2")
+
+    def waiting() -> tuple[dict[str, Any], float, float] | None:
+        aged = get_aged(stack, f"/v1/display/{expo}", first)
+        return aged if aged[0]["unfolded"] else None
+
+    body, least, most = wait_until(waiting, timeout=2, what="the feed to see the backlog")
+    assert (body["unfolded"], body["current"]["checkins"]) == (2, 0)
+    assert least <= body["lag_seconds"] <= most
+    unchanged = stack.api.get(
+        f"/v1/display/{expo}", headers={"If-None-Match": shown.headers["ETag"]}
+    )
+    assert unchanged.status_code == 200  # the figures are the same; how fresh they are is not
+
+    stack.fold()
+
+    def folded() -> dict[str, Any] | None:
+        found: dict[str, Any] = stack.api.get(f"/v1/display/{expo}").json()
+        return found if found["current"]["checkins"] else None
+
+    body = wait_until(folded, timeout=2, what="the feed to show the fold")
+    assert (body["unfolded"], body["lag_seconds"], body["current"]["checkins"]) == (0, 0, 2)
+    assert body["as_of"] is not None

@@ -63,6 +63,9 @@ const state = {
   editions: 0,
   ordinal: null,
   dealFen: null,
+  // The next figures shown are a baseline: a milestone is announced only when the board saw
+  // the deal value cross it, from figures it already showed as fresh to the next ones.
+  baseline: true,
   stream: null,
   streamRetryAt: 0,
   polling: false,
@@ -157,11 +160,19 @@ function fillColumn(column, figures) {
   }
 }
 
-function milestone(sessionId, dealValue) {
+/** After loading, a gap, an error or a new stream the board cannot tell a crossing it saw
+ * from one that happened while it was not looking: those first figures never announce. */
+function rebase() {
+  state.baseline = true;
+}
+
+function milestone(sessionId, dealValue, rebased) {
   const fen = fenOf(dealValue);
   const before = state.dealFen;
+  const baseline = rebased || state.baseline || sessionId !== state.sessionId;
   state.dealFen = fen;
-  if (before === null || sessionId !== state.sessionId || milestoneStep <= 0n) {
+  state.baseline = false;
+  if (baseline || milestoneStep <= 0n) {
     return;
   }
   const reached = fen / milestoneStep;
@@ -176,14 +187,15 @@ function milestone(sessionId, dealValue) {
   }
 }
 
-/** Apply figures from either source; older figures than those shown are ignored. */
+/** Apply figures from either source; older figures than those shown are ignored. Figures
+ * marked `baseline` (a stream's first) never announce a milestone. */
 function apply(view) {
   const sameSession = view.sessionId === state.sessionId;
   if (sameSession && state.asOf && view.asOf && Date.parse(view.asOf) < Date.parse(state.asOf)) {
     return;
   }
   if (view.current) {
-    milestone(view.sessionId, view.current.deal_value_cny);
+    milestone(view.sessionId, view.current.deal_value_cny, Boolean(view.baseline));
   }
   state.asOf = view.asOf ?? state.asOf;
   state.sessionId = view.sessionId;
@@ -208,8 +220,9 @@ function applyDisplay(display) {
   });
 }
 
-function applyTotals(totals) {
+function applyTotals(totals, baseline) {
   apply({
+    baseline,
     sessionId: totals.session_id,
     ordinal: totals.ordinal,
     asOf: totals.as_of,
@@ -249,12 +262,19 @@ async function poll() {
       applyDisplay(await response.json());
       contact();
     } else if (response.status === 304) {
+      if (state.dealFen !== null) {
+        state.baseline = false; // the figures shown are still current: a baseline as they are
+      }
       contact();
-    } else if (response.status === 404) {
-      document.getElementById("expo-name").textContent = `${T.unknown}: ${expoId}`;
+    } else {
+      rebase();
+      if (response.status === 404) {
+        document.getElementById("expo-name").textContent = `${T.unknown}: ${expoId}`;
+      }
     }
   } catch {
     // the server is away: the board turns stale by itself and keeps trying
+    rebase();
   } finally {
     state.polling = false;
   }
@@ -273,17 +293,20 @@ function connectStream() {
     `/v1/sessions/${encodeURIComponent(sessionId)}/stream?heartbeat=${Math.min(60, Math.ceil(refresh))}`,
   );
   source.sessionId = sessionId;
+  let first = true; // a stream's first totals may be newer than the feed's by any step
   source.addEventListener("open", () => {
     document.body.dataset.transport = "sse";
   });
   source.addEventListener("totals", (event) => {
-    applyTotals(JSON.parse(event.data));
+    applyTotals(JSON.parse(event.data), first);
+    first = false;
     contact();
   });
   source.addEventListener("heartbeat", contact);
   source.addEventListener("error", () => {
     // close rather than let EventSource reconnect on its own: polling covers the gap
     closeStream();
+    rebase();
     state.streamRetryAt = Date.now() + Math.max(5, 3 * refresh) * 1000;
   });
   state.stream = source;
@@ -315,6 +338,7 @@ function tick() {
   banner.hidden = !stale;
   if (stale) {
     banner.textContent = T.stale(seconds);
+    rebase();
   }
 }
 

@@ -1,0 +1,102 @@
+"""What a display body is made of: the expo's version (one small indexed query that moves
+with every change a screen would show) and the body rendered from the projections."""
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select
+
+from services.api import freshness
+from services.api.freshness import Backlog
+from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
+from services.api.standing import BASELINES, FIGURES, SESSIONS, Part, expo_parts
+from shared.figures import Figures, total
+from shared.fold import Revisions
+from shared.problem import DomainError, Reason
+from shared.tables import Expo
+
+EXPOS = Expo.__table__  # type: ignore[attr-defined]
+
+# Everything a display body is made of, except what never changes without it: a session's
+# countries and inside count change only in a fold, which moves its figures row; a baseline
+# is never edited.
+VERSION = (
+    select(
+        EXPOS.c.name,
+        select(func.count()).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
+        select(func.max(BASELINES.c.id)).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
+        SESSIONS.c.id,
+        SESSIONS.c.name,
+        SESSIONS.c.ordinal,
+        SESSIONS.c.status,
+        *FIGURES.c,
+    )
+    .select_from(
+        EXPOS.outerjoin(SESSIONS, SESSIONS.c.expo_id == EXPOS.c.id).outerjoin(
+            FIGURES, FIGURES.c.session_id == SESSIONS.c.id
+        )
+    )
+    .where(EXPOS.c.id == bindparam("expo_id"))
+    .order_by(SESSIONS.c.id)
+)
+
+
+def version_of(conn: Connection, expo_id: str) -> tuple[Any, ...]:
+    rows = conn.execute(VERSION, {"expo_id": expo_id}).all()
+    if not rows:
+        raise DomainError(Reason.UNKNOWN_EXPO, f"there is no expo {expo_id!r}")
+    return tuple(tuple(row) for row in rows)
+
+
+def sessions_of(version: tuple[Any, ...]) -> tuple[str, ...]:
+    """The ids of the expo's sessions, out of its version."""
+    return tuple(row[3] for row in version if row[3] is not None)
+
+
+def _compact(figures: Figures) -> DisplayFigures:
+    return DisplayFigures.model_validate(
+        figures.model_dump(include=set(DisplayFigures.model_fields))
+    )
+
+
+def _shown(parts: list[Part]) -> Part | None:
+    """The open session (the latest, if several), else the latest that is not planned."""
+    sessions = [p for p in parts if p.session is not None]
+    for wanted in ({"open"}, {"closed"}, {"planned"}):
+        candidates = [p for p in sessions if p.session and p.session.status in wanted]
+        if candidates:
+            return candidates[-1]
+    return None
+
+
+def render(
+    conn: Connection, expo_id: str, expo_name: str, backlogs: dict[str, Backlog | None]
+) -> bytes:
+    """The body; `backlogs` are the sessions' events not folded yet, read before `conn`
+    read any figures (a session missing from them is taken to have none)."""
+    parts = expo_parts(conn, expo_id)
+    shown = _shown(parts)
+    upto = [p for p in parts if shown is None or p.last_ordinal <= shown.last_ordinal]
+    fresh = freshness.combined(
+        freshness.freshness(p.as_of, backlogs.get(p.session.id, freshness.NONE))
+        for p in upto
+        if p.session is not None
+    )
+    body = Display(
+        **fresh.model_dump(),
+        expo_id=expo_id,
+        expo_name=expo_name,
+        editions=max((p.last_ordinal for p in upto), default=0),
+        session=None
+        if shown is None or shown.session is None
+        else DisplaySession(
+            id=shown.session.id,
+            name=shown.session.name,
+            ordinal=shown.session.ordinal,
+            status=shown.session.status,
+            as_of=shown.as_of,
+            revisions=RevisionsPublic.of(shown.revisions or Revisions()),
+        ),
+        current=None if shown is None else _compact(shown.tally.figures()),
+        cumulative=_compact(total(p.tally for p in upto).figures()),
+    )
+    return body.model_dump_json().encode()
