@@ -37,8 +37,14 @@ def test_the_display_etag_moves_with_each_fold_status_change_and_baseline(stack:
 
     checkin(stack, session, "A1", "CN")
     stack.fold()
-    folded = changed_display(stack, expo, opened.headers["etag"])
-    assert folded.json()["current"]["checkins"] == 1
+
+    def with_the_fold() -> Any:
+        # A body may show the check-in waiting (`unfolded`: 1) before one shows it folded.
+        answer = changed_display(stack, expo, opened.headers["etag"])
+        return answer if answer.json()["current"]["checkins"] == 1 else None
+
+    folded = wait_until(with_the_fold, timeout=2, what="the display to show the fold")
+    assert folded.json()["unfolded"] == 0
 
     added = stack.api.post(
         f"/v1/expos/{expo}/baselines", json=FOUR_PREVIOUS_SESSIONS, headers=ADMIN
