@@ -25,6 +25,19 @@ def unchanged(stack: Stack, expo: str, etag: str) -> bool:
     return answer.status_code == 304 and answer.headers["etag"] == etag
 
 
+def folded_display(stack: Stack, expo: str, etag: str, checkins: int) -> Any:
+    """The display's first answer that shows `checkins` folded and nothing waiting: bodies
+    showing the check-in waiting (`unfolded`: 1) may come before it, and a body read while
+    the fold was acknowledging may show it both folded and, for a moment, waiting."""
+
+    def shown() -> Any:
+        answer = changed_display(stack, expo, etag)
+        body = answer.json()
+        return answer if (body["current"]["checkins"], body["unfolded"]) == (checkins, 0) else None
+
+    return wait_until(shown, timeout=2, what=f"the display to show {checkins} check-ins")
+
+
 def test_the_display_etag_moves_with_each_fold_status_change_and_baseline(stack: Stack) -> None:
     expo = stack.new_expo()
     session = stack.new_session(expo, 5, "planned")
@@ -38,12 +51,7 @@ def test_the_display_etag_moves_with_each_fold_status_change_and_baseline(stack:
     checkin(stack, session, "A1", "CN")
     stack.fold()
 
-    def with_the_fold() -> Any:
-        # A body may show the check-in waiting (`unfolded`: 1) before one shows it folded.
-        answer = changed_display(stack, expo, opened.headers["etag"])
-        return answer if answer.json()["current"]["checkins"] == 1 else None
-
-    folded = wait_until(with_the_fold, timeout=2, what="the display to show the fold")
+    folded = folded_display(stack, expo, opened.headers["etag"], checkins=1)
     assert folded.json()["unfolded"] == 0
 
     added = stack.api.post(
@@ -66,10 +74,10 @@ def test_once_a_change_shows_no_answer_hides_it_again(stack: Stack) -> None:
     expo = stack.new_expo()
     session = stack.new_session(expo, 1)
     before, _ = display(stack, expo)
-    for attendee in ("A1", "A2", "A3"):
+    for checkins, attendee in enumerate(("A1", "A2", "A3"), start=1):
         checkin(stack, session, attendee, "DE")
         stack.fold()
-        shown = changed_display(stack, expo, before)
+        shown = folded_display(stack, expo, before, checkins)
         after = shown.headers["etag"]
         for _ in range(20):
             again = stack.api.get(f"/v1/display/{expo}", headers={"If-None-Match": before})
