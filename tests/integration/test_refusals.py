@@ -291,3 +291,40 @@ def test_reads_need_a_token_when_they_are_not_public(stack: Stack, session: str)
             assert_problem(api.get(reference), 401, "unauthorized")
         assert api.get(path, headers=stack.token("display")).status_code == 200
     assert stack.api.get(path).status_code == 200  # public by default
+
+
+# --- dead letters ----------------------------------------------------------------------------
+
+LARGEST_ENTRY_ID = f"{2**64 - 1}-{2**64 - 1}"
+
+
+@pytest.mark.parametrize(
+    "entry_id",
+    [
+        "067-73920622610718896888",
+        f"{2**64}-0",
+        f"0-{2**64}",
+        "99999999999999999999-1",
+        "\u0661-1",  # an Arabic-Indic digit
+    ],
+)
+def test_a_dead_letter_route_refuses_an_entry_id_redis_cannot_hold_with_a_422(
+    stack: Stack, session: str, entry_id: str
+) -> None:
+    path = f"/v1/dead-letters/{session}/{entry_id}"
+    for response in (
+        stack.api.delete(path, headers=ADMIN),
+        stack.api.post(path + "/replay", headers=ADMIN),
+    ):
+        problem = assert_problem(response, 422, "validation_failed")
+        assert [e["loc"] for e in problem["errors"]] == [["path", "entry_id"]]
+
+
+def test_a_dead_letter_route_answers_404_for_the_largest_entry_id_and_422_for_a_bad_session(
+    stack: Stack, session: str
+) -> None:
+    path = f"/v1/dead-letters/{session}/{LARGEST_ENTRY_ID}"
+    assert_problem(stack.api.delete(path, headers=ADMIN), 404, "not_found")
+    assert_problem(stack.api.post(path + "/replay", headers=ADMIN), 404, "not_found")
+    bad_session = f"/v1/dead-letters/Not%20A%20Slug/{LARGEST_ENTRY_ID}"
+    assert_problem(stack.api.delete(bad_session, headers=ADMIN), 422, "validation_failed")
