@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from shared.auth import Role
 from shared.events import Category, CountryCode, DealKind, SessionId, Text200
 from shared.figures import DecimalString, Figures
+from shared.money import BaselineValue
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10**12)]
 
@@ -77,9 +78,7 @@ class BaselineFigures(Body):
     attendees_by_category: dict[Category, Count] | None = None
     deals: Count = 0
     deals_by_kind: dict[DealKind, Count] | None = None
-    deal_value_cny: Annotated[Decimal, Field(ge=0, le=Decimal(10) ** 16, decimal_places=2)] = (
-        Decimal(0)
-    )
+    deal_value_cny: BaselineValue = Decimal(0)
     countries: Count = 0
     exhibitors: Count = 0
     projects_on_display: Count = 0

@@ -12,6 +12,7 @@ from services.api.schemas import BaselineFigures
 from shared.events import Category
 from shared.figures import Tally, total
 from shared.fold import Totals
+from shared.money import STORED
 from shared.tables import (
     Baseline,
     CountryRef,
@@ -43,7 +44,7 @@ class Part:
 
 
 def baseline_tally(figures_json: str, countries_json: str | None) -> Tally:
-    figures = BaselineFigures.model_validate_json(figures_json)
+    figures = BaselineFigures.model_validate_json(figures_json, context=STORED)
     by_category = dict(figures.attendees_by_category or {})
     if figures.professional_attendees is not None:
         by_category.setdefault(Category.PROFESSIONAL, figures.professional_attendees)

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import ADMIN, Stack
+from tests.seeds import FOUR_PREVIOUS_SESSIONS
 
 PROBLEM = "application/problem+json"
 CHECKIN = {"attendee_id": "A1", "category": "general", "country": "CN"}
@@ -35,6 +36,15 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("/v1/deals", DEAL, {"amount": 12.5}, "amount"),
     ("/v1/deals", DEAL, {"amount": "NaN"}, "amount"),
     ("/v1/deals", DEAL, {"amount": "Infinity"}, "amount"),
+    ("/v1/deals", DEAL, {"amount": "1E+5"}, "amount"),
+    ("/v1/deals", DEAL, {"amount": " 5.00 "}, "amount"),
+    ("/v1/deals", DEAL, {"amount": "\uff15.00"}, "amount"),
+    ("/v1/deals", DEAL, {"amount": "+5.00"}, "amount"),
+    ("/v1/deals", DEAL, {"amount": "100.000"}, "amount"),
+    ("/v1/deals", DEAL, {"amount": 100}, "amount"),
+    ("/v1/deals", DEAL, {"currency": "USD", "fx_rate_to_cny": "7.1E0"}, "fx_rate_to_cny"),
+    ("/v1/deals", DEAL, {"currency": "USD", "fx_rate_to_cny": " 7.1"}, "fx_rate_to_cny"),
+    ("/v1/deals", DEAL, {"currency": "USD", "fx_rate_to_cny": 7}, "fx_rate_to_cny"),
     ("/v1/deals", DEAL, {"kind": "memo"}, "kind"),
     ("/v1/deals", DEAL, {"deal_id": ""}, "deal_id"),
     ("/v1/deals", DEAL, {"title": ""}, "title"),
@@ -49,6 +59,9 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("/v1/exhibitors", EXHIBITOR, {"projects_on_display": "3"}, "projects_on_display"),
     ("/v1/exhibitors", EXHIBITOR, {"projects_on_display": True}, "projects_on_display"),
     ("/v1/exhibitors", EXHIBITOR, {"booth_area_m2": "-1"}, "booth_area_m2"),
+    ("/v1/exhibitors", EXHIBITOR, {"booth_area_m2": "5e1"}, "booth_area_m2"),
+    ("/v1/exhibitors", EXHIBITOR, {"booth_area_m2": "\uff15\uff10"}, "booth_area_m2"),
+    ("/v1/exhibitors", EXHIBITOR, {"booth_area_m2": 50}, "booth_area_m2"),
     ("/v1/exhibitors", EXHIBITOR, {"name": ""}, "name"),
     ("/v1/exhibitors", EXHIBITOR, {"country": "de"}, "country"),
     ("/v1/deals/D1/void", {"reason": "typo"}, {"reason": ""}, "reason"),
@@ -85,6 +98,22 @@ def test_each_validation_rule_refuses_the_event_and_appends_nothing(
     assert stack.stream_length(session) == 0
     accepted = stack.ingest.post(path, json={"session_id": session, **valid}, headers=ADMIN)
     assert accepted.status_code == 202, "the same body without the fault must be accepted"
+
+
+@pytest.mark.parametrize("value", [345000000000, 345000000000.5, "3.45E+11", " 345000000000 "])
+def test_a_baseline_takes_its_deal_value_only_as_a_plain_decimal_string(
+    stack: Stack, value: object
+) -> None:
+    expo = stack.new_expo()
+    path = f"/v1/expos/{expo}/baselines"
+    body = {**FOUR_PREVIOUS_SESSIONS, "figures": {**FOUR_PREVIOUS_SESSIONS["figures"]}}
+    body["figures"]["deal_value_cny"] = value
+    problem = assert_problem(
+        stack.api.post(path, json=body, headers=ADMIN), 422, "validation_failed"
+    )
+    assert [e["loc"] for e in problem["errors"]] == [["body", "figures", "deal_value_cny"]]
+    assert stack.api.get(f"/v1/expos/{expo}/history").json()["rows"] == []
+    assert stack.api.post(path, json=FOUR_PREVIOUS_SESSIONS, headers=ADMIN).status_code == 201
 
 
 def test_malformed_json_is_a_400_problem(stack: Stack) -> None:
