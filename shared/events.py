@@ -25,7 +25,9 @@ from pydantic import (
 )
 
 from shared.codes import country_codes, currency_codes
-from shared.money import CENT, STORED, Amount, AmountCny, Area, FxRate
+from shared.money import CENT, Amount, AmountCny, Area, FxRate
+from shared.stored import STORED
+from shared.text import free_text, identifier
 
 
 class Category(StrEnum):
@@ -62,10 +64,24 @@ def _currency(value: str) -> str:
     return value
 
 
+# The pattern is the rule every version held (no C0 control, no DEL); `shared.text` adds
+# what new input must also keep to.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-Id64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
-Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE)]
+Id64 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE),
+    AfterValidator(identifier),
+]
+Text200 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE),
+    AfterValidator(free_text),
+]
+Text500 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE),
+    AfterValidator(free_text),
+]
 SessionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 CountryCode = Annotated[str, AfterValidator(_country)]
 CurrencyCode = Annotated[str, AfterValidator(_currency)]

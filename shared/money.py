@@ -7,14 +7,14 @@ way, in fixed-point notation.
 
 Records stored by earlier versions (the event store, stream entries, baseline figures)
 were written with Python's `str(Decimal)`, which uses an exponent for some values (a rate
-of 0.0000001 as `1E-7`). Readers of stored records pass `STORED` as the validation
-context, which accepts that notation as well; what comes from outside never does.
+of 0.0000001 as `1E-7`). Read with `shared.stored.STORED` as the validation context, they
+may use that notation as well; what comes from outside never may.
 """
 
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BeforeValidator,
@@ -24,7 +24,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-STORED: dict[str, Any] = {"stored": True}
+from shared.stored import is_stored
+
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 13
 MAX_AMOUNT_CNY = Decimal(10) ** 14
@@ -41,10 +42,6 @@ def pattern(places: int) -> str:
     return rf"^[0-9]+(\.[0-9]{{1,{places}}})?$"
 
 
-def _stored(info: ValidationInfo) -> bool:
-    return isinstance(info.context, dict) and bool(info.context.get("stored"))
-
-
 def _text_check(places: int) -> Callable[[object, ValidationInfo], object]:
     exact = re.compile(pattern(places)[1:-1], re.ASCII)
 
@@ -54,7 +51,7 @@ def _text_check(places: int) -> Callable[[object, ValidationInfo], object]:
         if not isinstance(value, str):
             msg = 'send decimals as strings, e.g. "13550000000.00", never as JSON numbers'
             raise ValueError(msg)
-        if exact.fullmatch(value) or (_stored(info) and _STORED_TEXT.fullmatch(value)):
+        if exact.fullmatch(value) or (is_stored(info) and _STORED_TEXT.fullmatch(value)):
             return value
         msg = (
             f"must be ASCII digits with an optional point and at most {places} places, "

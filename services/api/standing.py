@@ -12,7 +12,7 @@ from services.api.schemas import BaselineFigures
 from shared.events import Category
 from shared.figures import Tally, total
 from shared.fold import Totals
-from shared.money import STORED
+from shared.stored import STORED
 from shared.tables import (
     Baseline,
     CountryRef,

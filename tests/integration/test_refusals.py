@@ -19,6 +19,13 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("/v1/checkins", CHECKIN, {"attendee_id": ""}, "attendee_id"),
     ("/v1/checkins", CHECKIN, {"attendee_id": "x" * 65}, "attendee_id"),
     ("/v1/checkins", CHECKIN, {"attendee_id": 12345}, "attendee_id"),
+    ("/v1/checkins", CHECKIN, {"attendee_id": "   "}, "attendee_id"),
+    ("/v1/checkins", CHECKIN, {"attendee_id": " A1"}, "attendee_id"),
+    ("/v1/checkins", CHECKIN, {"attendee_id": "\u202e"}, "attendee_id"),
+    ("/v1/checkins", CHECKIN, {"attendee_id": "A\u200f1"}, "attendee_id"),
+    ("/v1/checkins", CHECKIN, {"attendee_id": "\ufeffA1"}, "attendee_id"),
+    ("/v1/checkins", CHECKIN, {"desk_id": "gate 4 "}, "desk_id"),
+    ("/v1/checkins", CHECKIN, {"desk_id": "gate\u200b4"}, "desk_id"),
     ("/v1/checkins", CHECKIN, {"category": "press"}, "category"),
     ("/v1/checkins", CHECKIN, {"country": "cn"}, "country"),
     ("/v1/checkins", CHECKIN, {"country": "XX"}, "country"),
@@ -48,6 +55,11 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("/v1/deals", DEAL, {"kind": "memo"}, "kind"),
     ("/v1/deals", DEAL, {"deal_id": ""}, "deal_id"),
     ("/v1/deals", DEAL, {"title": ""}, "title"),
+    ("/v1/deals", DEAL, {"deal_id": "D\u200f1"}, "deal_id"),
+    ("/v1/deals", DEAL, {"title": "   "}, "title"),
+    ("/v1/deals", DEAL, {"title": "\u202eRobots"}, "title"),
+    ("/v1/deals", DEAL, {"sector": "AI\u2066"}, "sector"),
+    ("/v1/deals", DEAL, {"counterparty": "\u3000"}, "counterparty"),
     ("/v1/deals", DEAL, {"currency": "usd", "fx_rate_to_cny": "7.1"}, "currency"),
     ("/v1/deals", DEAL, {"currency": "ABC", "fx_rate_to_cny": "7.1"}, "currency"),
     ("/v1/deals", DEAL, {"currency": "USD"}, ""),
@@ -63,9 +75,13 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("/v1/exhibitors", EXHIBITOR, {"booth_area_m2": "\uff15\uff10"}, "booth_area_m2"),
     ("/v1/exhibitors", EXHIBITOR, {"booth_area_m2": 50}, "booth_area_m2"),
     ("/v1/exhibitors", EXHIBITOR, {"name": ""}, "name"),
+    ("/v1/exhibitors", EXHIBITOR, {"exhibitor_id": "X\ufeff"}, "exhibitor_id"),
+    ("/v1/exhibitors", EXHIBITOR, {"name": "Maker\u2028Works"}, "name"),
     ("/v1/exhibitors", EXHIBITOR, {"country": "de"}, "country"),
     ("/v1/deals/D1/void", {"reason": "typo"}, {"reason": ""}, "reason"),
     ("/v1/deals/D1/void", {"reason": "typo"}, {"deal_id": "D1"}, "deal_id"),
+    ("/v1/deals/D1/void", {"reason": "typo"}, {"reason": "   "}, "reason"),
+    ("/v1/deals/D1/void", {"reason": "typo"}, {"reason": "\u202etypo"}, "reason"),
 ]
 
 
@@ -98,6 +114,29 @@ def test_each_validation_rule_refuses_the_event_and_appends_nothing(
     assert stack.stream_length(session) == 0
     accepted = stack.ingest.post(path, json={"session_id": session, **valid}, headers=ADMIN)
     assert accepted.status_code == 202, "the same body without the fault must be accepted"
+
+
+@pytest.mark.parametrize("deal_id", ["%E2%80%AE", "D%E2%80%8F1", "%20D1", "%20%20"])
+def test_a_void_of_a_deal_id_with_bidi_marks_or_outer_spaces_is_refused(
+    stack: Stack, session: str, deal_id: str
+) -> None:
+    response = stack.ingest.post(
+        f"/v1/deals/{deal_id}/void", json={"session_id": session, "reason": "typo"}, headers=ADMIN
+    )
+    problem = assert_problem(response, 422, "validation_failed")
+    assert [e["loc"] for e in problem["errors"]] == [["path", "deal_id"]]
+    assert stack.stream_length(session) == 0
+
+
+def test_a_batch_refuses_each_item_with_a_sloppy_identifier_and_keeps_the_rest(
+    stack: Stack, session: str
+) -> None:
+    item = {"type": "attendee.checked_in", "session_id": session, **CHECKIN}
+    items = [item, {**item, "attendee_id": "A\u200f1"}, {**item, "desk_id": "   "}]
+    response = stack.ingest.post("/v1/events:batch", json={"events": items}, headers=ADMIN)
+    results = response.json()["results"]
+    assert [r["reason"] for r in results] == [None, "validation_failed", "validation_failed"]
+    assert stack.stream_length(session) == 1
 
 
 @pytest.mark.parametrize("value", [345000000000, 345000000000.5, "3.45E+11", " 345000000000 "])

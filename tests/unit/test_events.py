@@ -378,6 +378,102 @@ def test_attendee_id_must_be_1_to_64_printable_characters(attendee_id: str) -> N
     assert len(rejection(raw)) == 1
 
 
+SLOPPY_IDS = [
+    "   ",
+    " A-1",
+    "A-1 ",
+    "A-1\u3000",  # an ideographic space
+    "\u202e",  # right-to-left override, alone
+    "A\u200f1",  # right-to-left mark
+    "\ufeffA-1",  # byte order mark
+    "A\u200b1",  # zero-width space
+    "A\u20281",  # line separator
+    "A\ue0001",  # private use
+    "A\u03781",  # unassigned
+]
+
+
+def new(raw: dict[str, Any]) -> Event:
+    """The raw event validated as new input is (not as a stored record)."""
+    return EVENT_ADAPTER.validate_json(json.dumps(raw))
+
+
+@pytest.mark.parametrize("value", SLOPPY_IDS)
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (checkin(1, "att-1"), "attendee_id"),
+        (checkin(1, "att-1"), "desk_id"),
+        (signed(1, "deal-1"), "deal_id"),
+        (voided(1, "deal-1"), "deal_id"),
+        (registered(1, "exh-1"), "exhibitor_id"),
+    ],
+)
+def test_an_identifier_is_printable_with_no_space_at_either_end(
+    event: Event, field: str, value: str
+) -> None:
+    raw = wire(event)
+    raw[field] = value
+    with pytest.raises(ValidationError, match="must not"):
+        new(raw)
+
+
+@pytest.mark.parametrize("value", ["A 1", "科-1", "Ünal-7", "\u0661\u0662", "A-1\u00e9"])
+def test_an_identifier_may_hold_inner_spaces_and_letters_of_any_script(value: str) -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["attendee_id"] = value
+    assert isinstance(event := new(raw), AttendeeCheckedIn)
+    assert event.attendee_id == value
+
+
+SLOPPY_TEXT = ["   ", "\u3000", "\u202eReversed", "Robots\u2066", "two\u2028lines", "A\u00851"]
+
+
+@pytest.mark.parametrize("value", SLOPPY_TEXT)
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (signed(1, "deal-1"), "title"),
+        (signed(1, "deal-1"), "counterparty"),
+        (voided(1, "deal-1"), "reason"),
+        (registered(1, "exh-1"), "name"),
+    ],
+)
+def test_free_text_is_not_blank_and_holds_no_bidirectional_control(
+    event: Event, field: str, value: str
+) -> None:
+    raw = wire(event)
+    raw[field] = value
+    with pytest.raises(ValidationError, match="must not"):
+        new(raw)
+
+
+FINE_TEXT = [
+    "Robots ",
+    "\u0645\u0635\u0646\u0639\u200f Robots",  # Arabic, a right-to-left mark, Latin
+    "\U0001f469\u200d\U0001f52c lab",  # an emoji sequence with a zero-width joiner
+    "Mianyang \u2014 Hefei",
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, a zero-width non-joiner
+]
+
+
+@pytest.mark.parametrize("value", FINE_TEXT)
+def test_free_text_may_hold_marks_joiners_and_surrounding_spaces(value: str) -> None:
+    raw = wire(signed(1, "deal-1"))
+    raw["title"] = value
+    assert isinstance(event := new(raw), DealSigned)
+    assert event.title == value
+
+
+def test_an_event_stored_with_an_identifier_an_earlier_version_accepted_stays_readable() -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["attendee_id"] = "A\u200f1 "
+    event = decode(raw)
+    assert isinstance(event, AttendeeCheckedIn)
+    assert event.attendee_id == "A\u200f1 "
+    assert decode_event(encode_event(event)) == event
+
+
 @pytest.mark.parametrize("session_id", ["Mianyang-13", "-13", "", "mianyang 13"])
 def test_session_id_must_be_a_lower_case_slug(session_id: str) -> None:
     raw = wire(checkin(1, "att-1"))
