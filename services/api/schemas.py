@@ -164,7 +164,8 @@ class Totals(BaseModel):
     previous: Figures
     cumulative: Figures
     rejected_scans: dict[str, int] = Field(
-        description="Scans refused for this session (closed, not open, another session's token)."
+        description="Scans refused for this session (closed, not open, another session's "
+        "token, dated outside its days)."
     )
 
 

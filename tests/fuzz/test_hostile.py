@@ -29,6 +29,7 @@ JSON = {**ADMIN, "Content-Type": "application/json"}
 class Endpoint:
     path: str
     body: Callable[[str], dict[str, Any]]  # a valid body for a session
+    scan: bool = False  # a check-in: taken only on the session's days
 
     def fields(self, session_id: str) -> list[str]:
         return list(self.body(session_id))
@@ -76,11 +77,11 @@ def _batch_item(session_id: str) -> dict[str, Any]:
 
 
 ENDPOINTS = {
-    "checkin": Endpoint("/v1/checkins", _checkin),
+    "checkin": Endpoint("/v1/checkins", _checkin, scan=True),
     "deal": Endpoint("/v1/deals", _deal),
     "void": Endpoint("/v1/deals/D-1/void", _void),
     "exhibitor": Endpoint("/v1/exhibitors", _exhibitor),
-    "batch item": Endpoint("/v1/events:batch", _batch_item),
+    "batch item": Endpoint("/v1/events:batch", _batch_item, scan=True),
 }
 
 # Values no field of any event takes, as JSON text.
@@ -134,6 +135,7 @@ TIMES = [
     '"2017-11-16T09:00:00"',  # no offset
     "1510794000",
 ]
+SCAN_TIMES = ['"1999-11-16T09:00:00+08:00"', '"2017-11-16T09:00:00+08:00"']  # not the days
 
 
 def _nested(depth: int, kind: str) -> str:
@@ -182,7 +184,8 @@ def field_bodies(draw: st.DrawFn, endpoint: Endpoint, session_id: str) -> bytes:
     accepted = VALID.get(field, set()) | ({"null"} if field in OPTIONAL else set())
     sloppy = [st.sampled_from(SLOPPY[field])] if field in SLOPPY else []
     values = st.one_of(*sloppy, hostile_values).filter(lambda v: v not in accepted)
-    value = draw(st.sampled_from(TIMES) if field == "occurred_at" else values, label="value")
+    times = TIMES + (SCAN_TIMES if endpoint.scan else [])
+    value = draw(st.sampled_from(times) if field == "occurred_at" else values, label="value")
     duplicate = draw(st.sampled_from(["none", "before", "after"]), label="duplicate")
     text = _render(body, field, value, duplicate)
     if endpoint.path.endswith("batch"):

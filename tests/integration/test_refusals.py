@@ -1,7 +1,8 @@
 """Bad input and wrong credentials get a 4xx problem+json and change nothing."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -259,6 +260,55 @@ def test_a_closed_session_takes_only_events_that_occurred_before_it_closed(stack
     )
     stack.fold()
     assert stack.totals(session)["current"]["checkins"] == 1
+
+
+def test_a_checkin_dated_outside_the_session_days_is_a_409_kept_as_a_rejected_scan(
+    stack: Stack,
+) -> None:
+    session = stack.new_session(stack.new_expo(timezone="Asia/Shanghai"))
+    starts_on = date.fromisoformat(stack.api.get(f"/v1/sessions/{session}").json()["starts_on"])
+    # The first moment a check-in may occur: midnight in Mianyang, the day before the first.
+    earliest = datetime.combine(starts_on - timedelta(days=1), time(0), ZoneInfo("Asia/Shanghai"))
+    for occurred_at in ["1999-11-16T09:00:00+08:00", (earliest - timedelta(seconds=1)).isoformat()]:
+        body = {"session_id": session, **CHECKIN, "occurred_at": occurred_at}
+        response = stack.ingest.post("/v1/checkins", json=body, headers=ADMIN)
+        problem = assert_problem(response, 409, "occurred_outside_session")
+        assert str(starts_on) in problem["detail"]
+    assert stack.stream_length(session) == 0
+    body = {"session_id": session, **CHECKIN, "occurred_at": earliest.isoformat()}
+    assert stack.ingest.post("/v1/checkins", json=body, headers=ADMIN).status_code == 202
+    stack.fold()
+    totals = stack.totals(session)
+    assert totals["current"]["checkins"] == 1
+    assert totals["rejected_scans"] == {"occurred_outside_session": 2}
+
+
+def test_a_batch_refuses_a_checkin_dated_outside_the_session_days_and_keeps_the_rest(
+    stack: Stack, session: str
+) -> None:
+    item = {"type": "attendee.checked_in", "session_id": session, **CHECKIN}
+    items = [item, {**item, "occurred_at": "1999-11-16T09:00:00+08:00"}]
+    response = stack.ingest.post("/v1/events:batch", json={"events": items}, headers=ADMIN)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    assert results[1]["reason"] == "occurred_outside_session"
+    assert results[1]["errors"][0]["msg"]
+    assert stack.stream_length(session) == 1
+
+
+def test_deals_voids_and_exhibitors_dated_before_the_session_days_are_accepted(
+    stack: Stack, session: str
+) -> None:
+    week_before = (datetime.now(UTC) - timedelta(days=9)).isoformat()
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/deals", DEAL),
+        ("/v1/deals/D1/void", {"reason": "typo"}),
+        ("/v1/exhibitors", EXHIBITOR),
+    ]
+    for path, body in cases:
+        dated = {"session_id": session, **body, "occurred_at": week_before}
+        assert stack.ingest.post(path, json=dated, headers=ADMIN).status_code == 202, path
+    assert stack.stream_length(session) == 3
 
 
 # --- credentials -----------------------------------------------------------------------------
