@@ -34,7 +34,7 @@ from sqlalchemy import insert
 
 from bench.database import scratch_postgres
 from bench.reference import PIPELINE, payloads
-from bench.stack import BENCH_SETTINGS, free_port, wait_until_ready
+from bench.stack import BENCH_SETTINGS, free_port, running_days, wait_until_ready
 from shared import embedded_redis, migration
 from shared.db import make_engine
 from shared.runtime import cluster_nodes
@@ -87,8 +87,7 @@ def sessions(database_url: str) -> list[str]:
                     "expo_id": "bench",
                     "ordinal": n + 1,
                     "name": session,
-                    "starts_on": date(2025, 9, 26),
-                    "ends_on": date(2025, 9, 29),
+                    **{day: date.fromisoformat(on) for day, on in running_days().items()},
                     "status": "open",
                     "opened_at": datetime.now(UTC),
                 }

@@ -5,7 +5,7 @@ uploads (mixed event types in one batch need every role)."""
 
 from dataclasses import dataclass
 
-from bench.stack import Stack
+from bench.stack import Stack, running_days
 
 EXPO = "bench-expo"
 SESSIONS = ("single", "fold", "e2e", "fresh")
@@ -27,8 +27,7 @@ def _open_session(stack: Stack, expo: str, session: str, ordinal: int) -> None:
         "id": session,
         "ordinal": ordinal,
         "name": f"{ordinal}. {session}",
-        "starts_on": "2025-09-26",
-        "ends_on": "2025-09-29",
+        **running_days(),
     }
     stack.admin("POST", f"/v1/expos/{expo}/sessions", body)
     stack.admin("PATCH", f"/v1/sessions/{session}", {"status": "open"})

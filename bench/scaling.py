@@ -38,7 +38,7 @@ from redis import Redis
 from bench import reference
 from bench.database import BENCH_DATABASE as DATABASE_NAME
 from bench.database import libpq
-from bench.stack import Stack, free_port, wait_until_ready
+from bench.stack import Stack, free_port, running_days, wait_until_ready
 from bench.workload import Workload
 from shared.events import encode_event
 from shared.stream import stream_key
@@ -199,8 +199,7 @@ def _create_sessions(stack: Stack, shape: Shape, count: int, sessions: list[str]
             "id": session,
             "ordinal": ordinal,
             "name": f"{ordinal}. {session}",
-            "starts_on": "2025-09-26",
-            "ends_on": "2025-09-29",
+            **running_days(),
         }
         stack.admin("POST", f"/v1/expos/{expo}/sessions", body)
     for session in sessions:

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,13 @@ PORTS = {"ingest": "EXPO_INGEST_PORT", "aggregator": "EXPO_AGGREGATOR_PORT", "ap
 # The bench measures what the services can do: the per-token rate limit (5,000 events/s
 # by default) would cap the figures instead, so it is off here.
 BENCH_SETTINGS = {"EXPO_RATE_LIMIT_EVENTS_PER_SECOND": "0", "EXPO_LOG_LEVEL": "WARNING"}
+
+
+def running_days() -> dict[str, str]:
+    """`starts_on` and `ends_on` of a four-day session running now (from yesterday in UTC):
+    ingest takes check-ins only on a session's days, a day either side."""
+    first = datetime.now(UTC).date() - timedelta(days=1)
+    return {"starts_on": first.isoformat(), "ends_on": (first + timedelta(days=3)).isoformat()}
 
 
 def free_port() -> int:

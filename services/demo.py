@@ -10,7 +10,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -76,6 +76,7 @@ def _admin_token(settings: Settings) -> str:
 
 def _set_up(client: Client) -> None:
     """The demo expo, its four earlier editions as a baseline, and an open session."""
+    today = datetime.now(UTC).date()
     client.call("POST", f"{client.api}/v1/expos", {"id": EXPO_ID, "name": "Demo High-Tech Expo"})
     client.call(
         "POST",
@@ -102,8 +103,9 @@ def _set_up(client: Client) -> None:
             "id": SESSION_ID,
             "ordinal": 5,
             "name": "The 5th session",
-            "starts_on": "2026-11-21",
-            "ends_on": "2026-11-24",
+            # Running today: check-ins are taken only on a session's days, a day either side.
+            "starts_on": (today - timedelta(days=1)).isoformat(),
+            "ends_on": (today + timedelta(days=2)).isoformat(),
         },
     )
     client.call("PATCH", f"{client.api}/v1/sessions/{SESSION_ID}", {"status": "open"})

@@ -9,7 +9,7 @@ from typing import Any
 from shared import rejection
 from shared.problem import DomainError, Reason
 from shared.runtime import SyncRedis
-from shared.stream import FIELD, dead_letter_key, stream_key
+from shared.stream import FIELD, dead_letter_key, is_entry_id, stream_key
 
 REJECTED_SCANS = "rejected-scans"  # the pseudo-session of the rejected-scans stream's letters
 META = (b"dl_reason", b"dl_entry_id")
@@ -58,7 +58,11 @@ def count(redis: SyncRedis, session_ids: Iterable[str]) -> int:
 
 
 def get(redis: SyncRedis, session_id: str, entry_id: str) -> tuple[Letter, dict[bytes, bytes]]:
-    entries: Any = redis.xrange(_keys(session_id)[0], entry_id, entry_id)
+    """The letter at `entry_id`; NOT_FOUND also for an id that is no stream entry id (it
+    never reaches Redis, which would refuse it)."""
+    entries: Any = (
+        redis.xrange(_keys(session_id)[0], entry_id, entry_id) if is_entry_id(entry_id) else []
+    )
     if not entries:
         raise DomainError(Reason.NOT_FOUND, f"no dead letter {entry_id} for session {session_id!r}")
     fields: dict[bytes, bytes] = entries[0][1]

@@ -17,7 +17,6 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -26,10 +25,9 @@ from pydantic import (
 )
 
 from shared.codes import country_codes, currency_codes
-
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal(10) ** 13
-MAX_AMOUNT_CNY = Decimal(10) ** 14
+from shared.money import CENT, Amount, AmountCny, Area, FxRate
+from shared.stored import STORED
+from shared.text import free_text, identifier
 
 
 class Category(StrEnum):
@@ -66,32 +64,27 @@ def _currency(value: str) -> str:
     return value
 
 
-def _no_float(value: object) -> object:
-    if isinstance(value, float):
-        msg = 'send decimals as strings, e.g. "13550000000.00", never as floats'
-        raise ValueError(msg)
-    return value
-
-
+# The pattern is the rule every version held (no C0 control, no DEL); `shared.text` adds
+# what new input must also keep to.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-Id64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
-Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE)]
+Id64 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=_PRINTABLE),
+    AfterValidator(identifier),
+]
+Text200 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE),
+    AfterValidator(free_text),
+]
+Text500 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, pattern=_PRINTABLE),
+    AfterValidator(free_text),
+]
 SessionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 CountryCode = Annotated[str, AfterValidator(_country)]
 CurrencyCode = Annotated[str, AfterValidator(_currency)]
-Amount = Annotated[
-    Decimal, BeforeValidator(_no_float), Field(gt=0, le=MAX_AMOUNT, decimal_places=2)
-]
-FxRate = Annotated[
-    Decimal, BeforeValidator(_no_float), Field(gt=0, le=Decimal(10) ** 6, decimal_places=10)
-]
-AmountCny = Annotated[
-    Decimal, BeforeValidator(_no_float), Field(gt=0, le=MAX_AMOUNT_CNY, decimal_places=2)
-]
-Area = Annotated[
-    Decimal, BeforeValidator(_no_float), Field(ge=0, le=Decimal(10) ** 7, decimal_places=2)
-]
 
 
 def to_cny(amount: Decimal, fx_rate_to_cny: Decimal | None) -> Decimal:
@@ -213,7 +206,7 @@ def decode_event(data: bytes | str) -> Event:
     """Parse a stored or streamed event of any schema version, upcast to the current one;
     raises pydantic.ValidationError when it is not an event."""
     try:
-        return EVENT_ADAPTER.validate_json(data)
+        return EVENT_ADAPTER.validate_json(data, context=STORED)
     except ValidationError as error:
         try:
             raw = json.loads(data)
@@ -222,7 +215,7 @@ def decode_event(data: bytes | str) -> Event:
         upcasted = upcast(raw) if isinstance(raw, dict) else raw
         if upcasted is raw:
             raise
-        return EVENT_ADAPTER.validate_python(upcasted)
+        return EVENT_ADAPTER.validate_python(upcasted, context=STORED)
 
 
 def encode_event(event: Event) -> bytes:

@@ -12,8 +12,9 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from shared.events import CENT, Category, DealKind
+from shared.events import Category, DealKind
 from shared.fold import Totals
+from shared.money import CENT
 
 K = TypeVar("K")
 

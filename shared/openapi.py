@@ -36,8 +36,9 @@ WHEN = {
     401: "No token, or an unknown or revoked one (unauthorized).",
     403: "The token's role or session does not allow this (forbidden, wrong_session).",
     404: "No such expo or session (unknown_expo, unknown_session, not_found).",
-    409: "The state does not allow it: session not open or closed, already exists, "
-    "ordinal taken, invalid transition, an event id sent again with other content.",
+    409: "The state does not allow it: session not open or closed, a check-in dated outside "
+    "the session's days, already exists, ordinal taken, invalid transition, an event id "
+    "sent again with other content.",
     413: "The body is larger than 1 MiB (body_too_large).",
     429: "This token sent too many events; Retry-After says when to retry (rate_limited).",
     422: "The request is not valid; `errors` says which fields and why (validation_failed); "

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     SESSION_NOT_OPEN = "session_not_open"
     SESSION_CLOSED = "session_closed"
+    OCCURRED_OUTSIDE_SESSION = "occurred_outside_session"
     ALREADY_EXISTS = "already_exists"
     ORDINAL_TAKEN = "ordinal_taken"
     INVALID_TRANSITION = "invalid_transition"
@@ -63,6 +64,7 @@ STATUS: dict[Reason, int] = {
     Reason.METHOD_NOT_ALLOWED: 405,
     Reason.SESSION_NOT_OPEN: 409,
     Reason.SESSION_CLOSED: 409,
+    Reason.OCCURRED_OUTSIDE_SESSION: 409,
     Reason.ALREADY_EXISTS: 409,
     Reason.ORDINAL_TAKEN: 409,
     Reason.INVALID_TRANSITION: 409,

@@ -1,5 +1,6 @@
 """Scans refused at ingest for a reason other than malformed input, kept for statistics as
-check-in systems do: unknown or closed session, a token of another session."""
+check-in systems do: unknown, planned or closed session, a token of another session, a
+scan dated outside the session's days (a desk with a wrong clock)."""
 
 from uuid import UUID
 
@@ -19,6 +20,7 @@ RECORDED = frozenset(
         Reason.SESSION_NOT_OPEN,
         Reason.SESSION_CLOSED,
         Reason.WRONG_SESSION,
+        Reason.OCCURRED_OUTSIDE_SESSION,
     }
 )
 

@@ -4,7 +4,9 @@ Keys put the session id in a hash tag (`{…}`), so a Redis Cluster keeps all of
 keys in one slot with no code change.
 """
 
-from pydantic import ValidationError
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints, ValidationError
 
 from shared.events import Event, decode_event, encode_event
 
@@ -12,6 +14,8 @@ GROUP = "aggregator"
 FIELD = b"event"
 KEY_PREFIX = "expo:{"
 EVENTS_SUFFIX = "}:events"
+MAX_ENTRY_PART = 2**64 - 1
+ENTRY_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
 
 
 class UndecodableEntryError(ValueError):
@@ -33,6 +37,26 @@ def dead_letter_key(session_id: str) -> str:
 
 def session_of(key: str) -> str:
     return key.removeprefix(KEY_PREFIX).removesuffix(EVENTS_SUFFIX)
+
+
+def is_entry_id(text: str) -> bool:
+    """Whether `text` is a Redis stream entry id, `<ms>-<seq>`: two unsigned 64-bit
+    integers in ASCII digits. Anything else never names an entry (Redis refuses it)."""
+    ms, dash, seq = text.partition("-")
+    return bool(dash) and all(
+        0 < len(part) <= 20 and part.isascii() and part.isdigit() and int(part) <= MAX_ENTRY_PART
+        for part in (ms, seq)
+    )
+
+
+def _entry_id(value: str) -> str:
+    if not is_entry_id(value):
+        msg = "must be a stream entry id <ms>-<seq>, each part below 2**64"
+        raise ValueError(msg)
+    return value
+
+
+EntryId = Annotated[str, StringConstraints(pattern=ENTRY_ID_PATTERN), AfterValidator(_entry_id)]
 
 
 def position_key(position: str) -> tuple[int, int]:

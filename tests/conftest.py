@@ -8,6 +8,7 @@ When the variable is unset, those tests fail and say why; they never skip silent
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,13 @@ def database_url(
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def running_days(starts_on: date | None = None) -> dict[str, str]:
+    """`starts_on` and `ends_on` of a four-day session; by default one running now (from
+    yesterday in UTC), so that check-ins at their time of receipt fall on its days."""
+    first = starts_on or datetime.now(UTC).date() - timedelta(days=1)
+    return {"starts_on": first.isoformat(), "ends_on": (first + timedelta(days=3)).isoformat()}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -10,13 +10,18 @@ from sqlmodel import col, select
 
 from services.api.deps import AdminDep, DbDep, ReadDbDep
 from shared import dead_letters, reference
+from shared.events import SessionId
 from shared.openapi import ADMIN, problems
 from shared.problem import DomainError, Reason
 from shared.runtime import SyncRedis
+from shared.stream import EntryId
 from shared.tables import ApiToken, ExpoSession
 
 router = APIRouter(tags=["operations"])
-EntryId = Annotated[str, Path(pattern=r"^\d{1,20}-\d{1,20}$", description="a stream entry id")]
+LetterSession = Annotated[
+    SessionId, Path(description="the session, or `rejected-scans` for refused scans")
+]
+LetterEntry = Annotated[EntryId, Path(description="its entry id in the dead-letter stream")]
 
 
 class TokenPublic(BaseModel):
@@ -86,7 +91,7 @@ def list_dead_letters(request: Request, _: AdminDep, db: ReadDbDep) -> DeadLette
 
 @router.post("/v1/dead-letters/{session_id}/{entry_id}/replay", responses=problems(*ADMIN, 404))
 def replay_dead_letter(
-    session_id: str, entry_id: EntryId, request: Request, _: AdminDep
+    session_id: LetterSession, entry_id: LetterEntry, request: Request, _: AdminDep
 ) -> Replayed:
     """Append the entry to its stream again (after the cause is fixed); it is folded
     exactly once, whatever happened to it before."""
@@ -96,7 +101,9 @@ def replay_dead_letter(
 @router.delete(
     "/v1/dead-letters/{session_id}/{entry_id}", status_code=204, responses=problems(*ADMIN, 404)
 )
-def drop_dead_letter(session_id: str, entry_id: EntryId, request: Request, _: AdminDep) -> Response:
+def drop_dead_letter(
+    session_id: LetterSession, entry_id: LetterEntry, request: Request, _: AdminDep
+) -> Response:
     """Forget a dead letter for good."""
     dead_letters.drop(_redis(request), session_id, entry_id)
     return Response(status_code=204)

@@ -20,6 +20,7 @@ from services.api.standing import Part, expo_parts, session_ids, session_totals
 from shared.figures import Tally
 from shared.openapi import READ, problems
 from shared.runtime import SyncRedis
+from shared.stream import EntryId
 
 router = APIRouter(tags=["figures"])
 MIN_POSITION_WAIT = 5.0
@@ -48,11 +49,8 @@ async def totals(
     _: ReaderDep,
     res: ResourcesDep,
     min_position: Annotated[
-        str | None,
-        Query(
-            pattern=r"^\d{1,20}-\d{1,20}$",
-            description="A `position` from ingest: wait (up to 5 s) until it is folded.",
-        ),
+        EntryId | None,
+        Query(description="A `position` from ingest: wait (up to 5 s) until it is folded."),
     ] = None,
 ) -> Totals:
     """This edition's figures, those of every edition before it, and both together."""

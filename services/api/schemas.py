@@ -12,6 +12,7 @@ from shared.auth import Role
 from shared.events import Category, CountryCode, DealKind, SessionId, Text200
 from shared.figures import DecimalString, Figures
 from shared.fold import Revisions
+from shared.money import BaselineValue
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10**12)]
 
@@ -79,9 +80,7 @@ class BaselineFigures(Body):
     attendees_by_category: dict[Category, Count] | None = None
     deals: Count = 0
     deals_by_kind: dict[DealKind, Count] | None = None
-    deal_value_cny: Annotated[Decimal, Field(ge=0, le=Decimal(10) ** 16, decimal_places=2)] = (
-        Decimal(0)
-    )
+    deal_value_cny: BaselineValue = Decimal(0)
     countries: Count = 0
     exhibitors: Count = 0
     projects_on_display: Count = 0
@@ -188,7 +187,8 @@ class Totals(Freshness):
     previous: Figures
     cumulative: Figures
     rejected_scans: dict[str, int] = Field(
-        description="Scans refused for this session (closed, not open, another session's token)."
+        description="Scans refused for this session (closed, not open, another session's "
+        "token, dated outside its days)."
     )
 
 

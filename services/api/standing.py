@@ -13,6 +13,7 @@ from services.api.schemas import BaselineFigures
 from shared.events import Category
 from shared.figures import Tally, total
 from shared.fold import Revisions, Totals
+from shared.stored import STORED
 from shared.tables import (
     Baseline,
     CountryRef,
@@ -45,7 +46,7 @@ class Part:
 
 
 def baseline_tally(figures_json: str, countries_json: str | None) -> Tally:
-    figures = BaselineFigures.model_validate_json(figures_json)
+    figures = BaselineFigures.model_validate_json(figures_json, context=STORED)
     by_category = dict(figures.attendees_by_category or {})
     if figures.professional_attendees is not None:
         by_category.setdefault(Category.PROFESSIONAL, figures.professional_attendees)

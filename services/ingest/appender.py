@@ -76,7 +76,7 @@ async def append_one(ingest: Ingest, who: Principal, roles: set[Role], build: Bu
     try:
         authorize(who, roles, event.session_id)
         sessions = await ingest.reference.sessions([event.session_id])
-        admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
+        admit(sessions.get(event.session_id), event)
     except DomainError as error:
         metrics.INGESTED.labels(event.type, error.reason.value).inc()
         await _keep_rejected(ingest.appender.coalescer, [(event, error)])
@@ -119,7 +119,7 @@ async def append_batch(ingest: Ingest, who: Principal, items: Sequence[Any]) -> 
     for index, post in candidates:
         event = post.event
         try:
-            admit(sessions.get(event.session_id), event.session_id, event.occurred_at)
+            admit(sessions.get(event.session_id), event)
         except DomainError as error:
             results.append(_rejected(index, error, event))
             refused.append((event, error))

@@ -16,9 +16,6 @@ from pydantic import (
 )
 
 from shared.events import (
-    CENT,
-    MAX_AMOUNT_CNY,
-    Amount,
     AttendeeCheckedIn,
     Category,
     CountryCode,
@@ -29,14 +26,14 @@ from shared.events import (
     Direction,
     Event,
     ExhibitorRegistered,
-    FxRate,
     Id64,
     SessionId,
     Text200,
     Text500,
     to_cny,
 )
-from shared.events import Area as AreaM2
+from shared.money import CENT, MAX_AMOUNT_CNY, Amount, FxRate
+from shared.money import Area as AreaM2
 from shared.problem import DomainError, Reason
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -140,7 +137,7 @@ class SignDeal(EventRequest):
         return DealSigned(
             **self.envelope(received_at, source),
             **fields,
-            amount=self.amount.quantize(CENT),  # "1e2" goes on as "100.00"
+            amount=self.amount.quantize(CENT),  # "100" goes on as "100.00"
             amount_cny=amount_cny,
         )
 

@@ -16,7 +16,7 @@ import httpx2
 from playwright.sync_api import Browser, Playwright
 
 from shared import embedded_redis
-from tests.conftest import ADMIN_TOKEN, new_id
+from tests.conftest import ADMIN_TOKEN, new_id, running_days
 from tests.e2e.conftest import PORTS, Services, create, free_port
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
 from tests.wait import wait_until
@@ -134,8 +134,7 @@ def open_expo(api: httpx2.Client, ingest: httpx2.Client, name: str = EXPO_NAME) 
             "id": new_id("mianyang-5"),
             "ordinal": 5,
             "name": SESSION_NAME,
-            "starts_on": "2017-11-16",
-            "ends_on": "2017-11-19",
+            **running_days(),
         },
     )
     opened = api.patch(f"/v1/sessions/{session['id']}", json={"status": "open"}, headers=ADMIN)

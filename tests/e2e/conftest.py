@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from shared import embedded_redis
-from tests.conftest import ADMIN_TOKEN, new_id
+from tests.conftest import ADMIN_TOKEN, new_id, running_days
 from tests.wait import wait_until
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -119,8 +119,7 @@ def open_session(services: Services, status: str = "open") -> str:
         "id": new_id("session"),
         "ordinal": 1,
         "name": "1st",
-        "starts_on": "2025-09-26",
-        "ends_on": "2025-09-29",
+        **running_days(),
     }
     session: str = create(api, f"/v1/expos/{expo}/sessions", body)["id"]
     if status == "open":

@@ -15,7 +15,7 @@ import pytest
 from redis import Redis
 
 from shared.stream import FIELD, dead_letter_key, stream_key
-from tests.conftest import ADMIN_TOKEN, new_id
+from tests.conftest import ADMIN_TOKEN, new_id, running_days
 from tests.e2e.conftest import ADMIN, PORTS, Services, create
 from tests.wait import wait_until
 
@@ -29,8 +29,7 @@ def session_in(api: httpx2.Client, expo_id: str, ordinal: int, status: str) -> s
         "id": new_id("session"),
         "ordinal": ordinal,
         "name": f"Session {ordinal}",
-        "starts_on": "2017-11-16",
-        "ends_on": "2017-11-19",
+        **running_days(),
     }
     session_id = str(create(api, f"/v1/expos/{expo_id}/sessions", body)["id"])
     for step in {"planned": [], "open": ["open"], "closed": ["open", "closed"]}[status]:

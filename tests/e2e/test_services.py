@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 
 from shared.stream import stream_key
-from tests.conftest import new_id
+from tests.conftest import new_id, running_days
 from tests.e2e.conftest import ADMIN, Services, create, open_session
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
 from tests.wait import wait_until
@@ -25,8 +25,7 @@ def setup_expo(api: httpx2.Client) -> tuple[str, str]:
             "id": new_id("mianyang-5"),
             "ordinal": 5,
             "name": "The 5th session",
-            "starts_on": "2017-11-16",
-            "ends_on": "2017-11-19",
+            **running_days(),
         },
     )
     opened = api.patch(f"/v1/sessions/{session['id']}", json={"status": "open"}, headers=ADMIN)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx2
 
-from tests.conftest import new_id
+from tests.conftest import new_id, running_days
 from tests.e2e.conftest import ADMIN, create
 from tests.faults.audit import Fault, Verdict, judge
 from tests.faults.load import Load, LoadPlan
@@ -50,8 +50,7 @@ def open_sessions(stack: Stack, count: int = 2) -> tuple[str, ...]:
                     "id": new_id("session"),
                     "ordinal": ordinal,
                     "name": f"Session {ordinal}",
-                    "starts_on": "2025-09-26",
-                    "ends_on": "2025-09-29",
+                    **running_days(),
                 },
             )["id"]
             opened = api.patch(f"/v1/sessions/{session}", json={"status": "open"}, headers=ADMIN)

@@ -1,8 +1,10 @@
 """Hostile bodies posted to every ingest endpoint as the admin, into an open session: deep
 nesting, huge numbers and strings, NaN and Infinity, lone surrogates, NUL and direction
 marks, wrong types, duplicate names, top-level values that are not objects, bytes that are
-not UTF-8. Each is refused with a 4xx problem (a batch may instead refuse every item), never
-a 5xx, and the session's stream does not grow."""
+not UTF-8; identifiers with outer spaces or format characters, blank free text or text with
+a direction override, money with an exponent, a sign, spaces or full-width digits. Each is
+refused with a 4xx problem (a batch may instead refuse every item), never a 5xx, and the
+session's stream does not grow."""
 
 import json
 from collections.abc import Callable
@@ -27,13 +29,20 @@ JSON = {**ADMIN, "Content-Type": "application/json"}
 class Endpoint:
     path: str
     body: Callable[[str], dict[str, Any]]  # a valid body for a session
+    scan: bool = False  # a check-in: taken only on the session's days
 
     def fields(self, session_id: str) -> list[str]:
         return list(self.body(session_id))
 
 
 def _checkin(session_id: str) -> dict[str, Any]:
-    return {"session_id": session_id, "attendee_id": "A-1", "category": "general", "country": "CN"}
+    return {
+        "session_id": session_id,
+        "attendee_id": "A-1",
+        "category": "general",
+        "country": "CN",
+        "desk_id": "gate-4",
+    }
 
 
 def _deal(session_id: str) -> dict[str, Any]:
@@ -68,11 +77,11 @@ def _batch_item(session_id: str) -> dict[str, Any]:
 
 
 ENDPOINTS = {
-    "checkin": Endpoint("/v1/checkins", _checkin),
+    "checkin": Endpoint("/v1/checkins", _checkin, scan=True),
     "deal": Endpoint("/v1/deals", _deal),
     "void": Endpoint("/v1/deals/D-1/void", _void),
     "exhibitor": Endpoint("/v1/exhibitors", _exhibitor),
-    "batch item": Endpoint("/v1/events:batch", _batch_item),
+    "batch item": Endpoint("/v1/events:batch", _batch_item, scan=True),
 }
 
 # Values no field of any event takes, as JSON text.
@@ -88,7 +97,35 @@ NUMBERS = [
     "123456789012345678901234567890",
     "9" * 5000,  # past Python's 4300-digit limit for int()
 ]
-OPTIONAL = {"event_id", "booth_area_m2"}  # null is their default
+# Values sloppy only for one kind of field (as JSON text): identifiers, free text, money.
+SLOPPY_IDS = [
+    '"   "',
+    '" A-1"',
+    '"A-1 "',
+    '"\\u202e"',
+    '"A\\u200f1"',
+    '"\\ufeffA-1"',
+    '"A\\u200b1"',
+    '"A\\u20281"',
+    '"A\\ue0001"',
+]
+SLOPPY_TEXT = ['"   "', '"\\u3000"', '"\\u202eRobots"', '"Robots\\u2067"', '"a\\u2029b"']
+SLOPPY_MONEY = [
+    '"1E+5"',
+    '" 5.00 "',
+    '"\\uff15.00"',
+    '"+5.00"',
+    '"5."',
+    '"100.000"',
+    "100",
+    '"1e-2"',
+]
+SLOPPY: dict[str, list[str]] = {
+    **dict.fromkeys(["attendee_id", "desk_id", "deal_id", "exhibitor_id"], SLOPPY_IDS),
+    **dict.fromkeys(["title", "reason", "name"], SLOPPY_TEXT),
+    **dict.fromkeys(["amount", "fx_rate_to_cny", "booth_area_m2"], SLOPPY_MONEY),
+}
+OPTIONAL = {"event_id", "booth_area_m2", "desk_id"}  # null is their default
 VALID = {"projects_on_display": {"0"}}  # values of the lists above that a field accepts
 TYPES = ["null", "true", "[]", "{}", '["CN"]', '{"$ne": null}', "0", '""']
 TIMES = [
@@ -98,6 +135,7 @@ TIMES = [
     '"2017-11-16T09:00:00"',  # no offset
     "1510794000",
 ]
+SCAN_TIMES = ['"1999-11-16T09:00:00+08:00"', '"2017-11-16T09:00:00+08:00"']  # not the days
 
 
 def _nested(depth: int, kind: str) -> str:
@@ -144,8 +182,10 @@ def field_bodies(draw: st.DrawFn, endpoint: Endpoint, session_id: str) -> bytes:
     body = endpoint.body(session_id)
     field = draw(st.sampled_from([*body, "occurred_at", "event_id"]), label="field")
     accepted = VALID.get(field, set()) | ({"null"} if field in OPTIONAL else set())
-    values = hostile_values.filter(lambda v: v not in accepted)
-    value = draw(st.sampled_from(TIMES) if field == "occurred_at" else values, label="value")
+    sloppy = [st.sampled_from(SLOPPY[field])] if field in SLOPPY else []
+    values = st.one_of(*sloppy, hostile_values).filter(lambda v: v not in accepted)
+    times = TIMES + (SCAN_TIMES if endpoint.scan else [])
+    value = draw(st.sampled_from(times) if field == "occurred_at" else values, label="value")
     duplicate = draw(st.sampled_from(["none", "before", "after"]), label="duplicate")
     text = _render(body, field, value, duplicate)
     if endpoint.path.endswith("batch"):

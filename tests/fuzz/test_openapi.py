@@ -74,8 +74,26 @@ def _item(item: Any, session_id: str) -> Any:
     return item
 
 
+# Stream entry ids at the edge of what Redis holds (two unsigned 64-bit parts): the plain
+# pattern of the document seldom draws them.
+EDGE_PARTS = st.sampled_from([2**64, 2**64 - 1, 10**20 - 1, 2**63, 0])
+EDGE_ENTRY_IDS = st.builds(lambda ms, seq: f"{ms}-{seq}", EDGE_PARTS, EDGE_PARTS)
+
+
+def edge(case: AnyCase, data: st.DataObject) -> None:
+    """A well-formed entry id in a path often becomes one at the edge of the range (the
+    edge comes first, so that Hypothesis draws it from the first examples on)."""
+    path = dict(case.path_parameters or {})
+    entry_id = path.get("entry_id")
+    if not (isinstance(entry_id, str) and POSITION.match(entry_id)):
+        return
+    path["entry_id"] = data.draw(st.one_of(EDGE_ENTRY_IDS, st.just(entry_id)), label="entry id")
+    case.path_parameters = path
+
+
 def aim(case: AnyCase, targets: Targets, data: st.DataObject) -> str | None:
     """Half of the cases go at an expo and sessions that exist (open, planned, closed)."""
+    edge(case, data)
     if not data.draw(st.booleans(), label="aim at existing records"):
         return None
     session_id = data.draw(st.sampled_from(targets.sessions), label="session")

@@ -3,6 +3,7 @@ apps, the aggregator's consumer driven step by step."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from services.ingest.app import create_app as create_ingest
 from shared.db import make_engine
 from shared.settings import Settings
 from shared.stream import GROUP, stream_key
-from tests.conftest import ADMIN_TOKEN, new_id
+from tests.conftest import ADMIN_TOKEN, new_id, running_days
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -42,14 +43,16 @@ class Stack:
         assert response.status_code == 201, response.text
         return expo_id
 
-    def new_session(self, expo_id: str, ordinal: int = 1, status: str = "open") -> str:
+    def new_session(
+        self, expo_id: str, ordinal: int = 1, status: str = "open", starts_on: date | None = None
+    ) -> str:
+        """A four-day session; by default running now (see `running_days`)."""
         session_id = new_id("session")
         body = {
             "id": session_id,
             "ordinal": ordinal,
             "name": f"The {ordinal}th session",
-            "starts_on": "2025-09-26",
-            "ends_on": "2025-09-29",
+            **running_days(starts_on),
         }
         response = self.api.post(f"/v1/expos/{expo_id}/sessions", json=body, headers=ADMIN)
         assert response.status_code == 201, response.text

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, MutableMapping
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -29,6 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 # Two check-ins at the same moment: event_id decides their order.
 SAME_TIME = "2025-09-26T09:00:00+08:00"
+OPENING_DAY = date(2025, 9, 26)  # the day of the times the events are posted at
 
 
 def new_ids() -> list[str]:
@@ -184,7 +186,9 @@ def post(stack: Stack, session: str, items: list[dict[str, Any]]) -> None:
 
 
 def session_with_events(stack: Stack, ids: list[str]) -> str:
-    session = stack.new_session(stack.new_expo(name="绵阳科技城国际科技博览会"))
+    session = stack.new_session(
+        stack.new_expo(name="绵阳科技城国际科技博览会"), starts_on=OPENING_DAY
+    )
     post(stack, session, events(ids))
     stack.fold()
     return session
@@ -303,7 +307,7 @@ def figures_expo(stack: Stack) -> str:
     answer = stack.api.post(f"/v1/expos/{expo}/baselines", json=baseline, headers=ADMIN)
     assert answer.status_code == 201, answer.text
     stack.new_session(expo, 5, "closed")
-    sixth = stack.new_session(expo, 6)
+    sixth = stack.new_session(expo, 6, starts_on=OPENING_DAY)
     post(stack, sixth, events(new_ids())[1:4])
     stack.fold()
     return expo

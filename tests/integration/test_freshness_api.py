@@ -221,7 +221,7 @@ def test_the_display_feed_says_how_many_events_its_figures_wait_for(stack: Stack
     first = checkin(stack, session, "A1")
     checkin(stack, session, "A2")
 
-    def waiting() -> tuple[dict[str, Any], float, float] | None:
+    def waiting() -> Any:
         aged = get_aged(stack, f"/v1/display/{expo}", first)
         return aged if aged[0]["unfolded"] else None
 
@@ -235,10 +235,10 @@ def test_the_display_feed_says_how_many_events_its_figures_wait_for(stack: Stack
 
     stack.fold()
 
-    def folded() -> dict[str, Any] | None:
+    def folded() -> Any:
         found: dict[str, Any] = stack.api.get(f"/v1/display/{expo}").json()
-        return found if found["current"]["checkins"] else None
+        return found if found["current"]["checkins"] and not found["unfolded"] else None
 
-    body = wait_until(folded, timeout=2, what="the feed to show the fold")
-    assert (body["unfolded"], body["lag_seconds"], body["current"]["checkins"]) == (0, 0, 2)
-    assert body["as_of"] is not None
+    after = wait_until(folded, timeout=2, what="the feed to show the fold")
+    assert (after["unfolded"], after["lag_seconds"], after["current"]["checkins"]) == (0, 0, 2)
+    assert after["as_of"] is not None

@@ -5,7 +5,7 @@ import random
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -19,7 +19,9 @@ from shared.stream import GROUP, dead_letter_key, stream_key
 from shared.tables import PROJECTION_TABLES, CountryRef, SessionFigures, StoredEvent
 from tests.integration.conftest import ADMIN, Stack
 
-T0 = datetime(2025, 9, 26, 9, 0, tzinfo=UTC)
+# 09:00 UTC yesterday: the sessions of these tests run from yesterday (`running_days`), and
+# the events posted at times after it and at their time of receipt both fall on its days.
+T0 = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(9), tzinfo=UTC)
 
 
 def at(minutes: float) -> str:

@@ -1,13 +1,14 @@
 """A session over time: buckets of the expo's clock, late uploads, voids, and the same
 point of the previous edition."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tests.conftest import new_id
 from tests.integration.conftest import ADMIN, Stack
 
 CHECKIN = {"category": "professional", "country": "CN"}
+OPENING_DAY = date(2025, 9, 26)  # the day of the times the events are posted at
 
 
 def post(stack: Stack, path: str, body: dict[str, Any]) -> None:
@@ -60,7 +61,7 @@ def series(stack: Stack, session: str, metric: str, bucket: str) -> list[tuple[s
 
 def day_of_scans(stack: Stack) -> str:
     """Scans of 26 September 2025 in Shanghai (UTC+8); two arrive late, out of order."""
-    session = stack.new_session(stack.new_expo(timezone="Asia/Shanghai"))
+    session = stack.new_session(stack.new_expo(timezone="Asia/Shanghai"), starts_on=OPENING_DAY)
     scan(stack, session, "A1", "2025-09-26T09:58:00+08:00")
     scan(stack, session, "A2", "2025-09-26T10:03:00+08:00", category="general")
     scan(stack, session, "A1", "2025-09-26T10:40:00+08:00")  # a second visit
@@ -108,7 +109,7 @@ def test_a_bucket_that_gained_a_late_event_after_its_end_says_when(stack: Stack)
 
 
 def test_a_badge_named_exit_is_still_a_check_in(stack: Stack) -> None:
-    session = stack.new_session(stack.new_expo())
+    session = stack.new_session(stack.new_expo(), starts_on=OPENING_DAY)
     scan(stack, session, "exit", "2025-09-26T09:00:00+08:00")
     scan(stack, session, "exit", "2025-09-26T09:20:00+08:00", direction="exit")
     stack.fold()
@@ -128,7 +129,7 @@ def test_an_attendee_counts_once_in_the_bucket_of_their_earliest_entry(stack: St
 
 
 def test_a_voided_deal_counts_from_its_signing_until_its_void(stack: Stack) -> None:
-    session = stack.new_session(stack.new_expo(timezone="Asia/Shanghai"))
+    session = stack.new_session(stack.new_expo(timezone="Asia/Shanghai"), starts_on=OPENING_DAY)
     sign(stack, session, "D1", "100.00", "2025-09-26T11:10:00+08:00")
     sign(stack, session, "D2", "50.50", "2025-09-26T11:20:00+08:00")
     void(stack, session, "D1", "2025-09-27T09:05:00+08:00")
@@ -151,7 +152,9 @@ def test_a_voided_deal_counts_from_its_signing_until_its_void(stack: Stack) -> N
 def test_buckets_follow_the_expo_clock_where_it_is_not_a_whole_hour_from_utc(
     stack: Stack,
 ) -> None:
-    session = stack.new_session(stack.new_expo(timezone="Asia/Kathmandu"))  # UTC+05:45
+    session = stack.new_session(
+        stack.new_expo(timezone="Asia/Kathmandu"), starts_on=OPENING_DAY
+    )  # UTC+05:45
     scan(stack, session, "K1", "2025-09-26T04:14:00Z")  # 09:59 there
     scan(stack, session, "K2", "2025-09-26T04:15:00Z")  # 10:00
     scan(stack, session, "K3", "2025-09-26T05:14:59Z")  # 10:59:59

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events import (
+    EVENT_ADAPTER,
     UPCASTERS,
     AttendeeCheckedIn,
     Category,
@@ -99,11 +100,11 @@ def test_booth_area_sent_as_a_float_is_refused() -> None:
     [
         ("100.505", "decimal_max_places"),
         ("0", "greater_than"),
-        ("-1.00", "greater_than"),
+        ("-1.00", "value_error"),
         ("10000000000000.01", "less_than_equal"),
-        ("NaN", "finite_number"),
-        ("Infinity", "finite_number"),
-        ("a lot", "decimal_parsing"),
+        ("NaN", "value_error"),
+        ("Infinity", "value_error"),
+        ("a lot", "value_error"),
     ],
 )
 def test_amount_outside_the_contract_is_refused(amount: str, error: str) -> None:
@@ -116,6 +117,85 @@ def test_cny_value_with_fractions_of_a_fen_is_refused() -> None:
     raw = wire(signed(1, "deal-1"))
     raw["amount_cny"] = "100.005"
     assert rejection(raw) == {"decimal_max_places"}
+
+
+MONEY_SLOPPY = [
+    "1E+5",
+    "1e5",
+    " 5.00 ",
+    "5.00 ",
+    "\uff15.00",  # a full-width five
+    "\u0665.00",  # an Arabic-Indic five
+    "+5.00",
+    "5.",
+    ".50",
+    "1_000.00",
+    "100.000",
+]
+
+
+@pytest.mark.parametrize("text", MONEY_SLOPPY)
+@pytest.mark.parametrize("field", ["amount", "amount_cny"])
+def test_a_new_deal_takes_money_only_as_plain_ascii_digits_with_two_places(
+    field: str, text: str
+) -> None:
+    raw = wire(signed(1, "deal-1"))
+    raw[field] = text
+    with pytest.raises(ValidationError):
+        EVENT_ADAPTER.validate_json(json.dumps(raw))
+
+
+@pytest.mark.parametrize("text", ["1E+1", "7.1 ", "\uff17.1"])
+def test_a_new_deal_takes_a_rate_only_as_plain_ascii_digits_with_ten_places(text: str) -> None:
+    raw = wire(signed(1, "deal-1", currency="USD", fx_rate_to_cny="7.1"))
+    raw["fx_rate_to_cny"] = text
+    with pytest.raises(ValidationError):
+        EVENT_ADAPTER.validate_json(json.dumps(raw))
+
+
+@pytest.mark.parametrize("text", ["3.6E+1", " 36 ", "\uff13\uff16", "36.000", 36])
+def test_a_new_exhibitor_takes_its_booth_area_only_as_a_plain_decimal_string(
+    text: object,
+) -> None:
+    raw = wire(registered(1, "exh-1"))
+    raw["booth_area_m2"] = text
+    with pytest.raises(ValidationError):
+        EVENT_ADAPTER.validate_json(json.dumps(raw))
+
+
+@pytest.mark.parametrize("amount", [12, 10**12])
+def test_money_sent_as_a_json_integer_is_refused(amount: object) -> None:
+    raw = wire(signed(1, "deal-1"))
+    raw["amount"] = amount
+    assert rejection(raw) == {"value_error"}
+
+
+@pytest.mark.parametrize(
+    ("field", "stored", "value"),
+    [
+        ("fx_rate_to_cny", "1E-7", "0.0000001"),
+        ("fx_rate_to_cny", "1E+1", "10"),
+        ("amount", "100", "100.00"),
+    ],
+)
+def test_an_event_stored_by_an_earlier_version_in_its_notation_stays_readable(
+    field: str, stored: str, value: str
+) -> None:
+    raw = wire(signed(1, "deal-1", amount="100000000.00", currency="USD", fx_rate_to_cny="7"))
+    raw[field] = stored
+    raw["amount_cny"] = str(to_cny(Decimal(raw["amount"]), Decimal(raw["fx_rate_to_cny"])))
+    event = decode(raw)
+    assert isinstance(event, DealSigned)
+    assert getattr(event, field) == Decimal(value)
+    assert decode_event(encode_event(event)) == event
+    assert EVENT_ADAPTER.validate_json(encode_event(event)) == event
+
+
+def test_money_is_written_in_fixed_point_and_reads_back_as_new_input() -> None:
+    deal = signed(1, "deal-1", amount="2000000.00", currency="USD", fx_rate_to_cny="0.0000001")
+    raw = wire(deal)
+    assert raw["fx_rate_to_cny"] == "0.0000001"
+    assert EVENT_ADAPTER.validate_json(encode_event(deal)) == deal
 
 
 def test_largest_amount_is_accepted() -> None:
@@ -296,6 +376,102 @@ def test_attendee_id_must_be_1_to_64_printable_characters(attendee_id: str) -> N
     raw = wire(checkin(1, "att-1"))
     raw["attendee_id"] = attendee_id
     assert len(rejection(raw)) == 1
+
+
+SLOPPY_IDS = [
+    "   ",
+    " A-1",
+    "A-1 ",
+    "A-1\u3000",  # an ideographic space
+    "\u202e",  # right-to-left override, alone
+    "A\u200f1",  # right-to-left mark
+    "\ufeffA-1",  # byte order mark
+    "A\u200b1",  # zero-width space
+    "A\u20281",  # line separator
+    "A\ue0001",  # private use
+    "A\u03781",  # unassigned
+]
+
+
+def new(raw: dict[str, Any]) -> Event:
+    """The raw event validated as new input is (not as a stored record)."""
+    return EVENT_ADAPTER.validate_json(json.dumps(raw))
+
+
+@pytest.mark.parametrize("value", SLOPPY_IDS)
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (checkin(1, "att-1"), "attendee_id"),
+        (checkin(1, "att-1"), "desk_id"),
+        (signed(1, "deal-1"), "deal_id"),
+        (voided(1, "deal-1"), "deal_id"),
+        (registered(1, "exh-1"), "exhibitor_id"),
+    ],
+)
+def test_an_identifier_is_printable_with_no_space_at_either_end(
+    event: Event, field: str, value: str
+) -> None:
+    raw = wire(event)
+    raw[field] = value
+    with pytest.raises(ValidationError, match="must not"):
+        new(raw)
+
+
+@pytest.mark.parametrize("value", ["A 1", "科-1", "Ünal-7", "\u0661\u0662", "A-1\u00e9"])
+def test_an_identifier_may_hold_inner_spaces_and_letters_of_any_script(value: str) -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["attendee_id"] = value
+    assert isinstance(event := new(raw), AttendeeCheckedIn)
+    assert event.attendee_id == value
+
+
+SLOPPY_TEXT = ["   ", "\u3000", "\u202eReversed", "Robots\u2066", "two\u2028lines", "A\u00851"]
+
+
+@pytest.mark.parametrize("value", SLOPPY_TEXT)
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (signed(1, "deal-1"), "title"),
+        (signed(1, "deal-1"), "counterparty"),
+        (voided(1, "deal-1"), "reason"),
+        (registered(1, "exh-1"), "name"),
+    ],
+)
+def test_free_text_is_not_blank_and_holds_no_bidirectional_control(
+    event: Event, field: str, value: str
+) -> None:
+    raw = wire(event)
+    raw[field] = value
+    with pytest.raises(ValidationError, match="must not"):
+        new(raw)
+
+
+FINE_TEXT = [
+    "Robots ",
+    "\u0645\u0635\u0646\u0639\u200f Robots",  # Arabic, a right-to-left mark, Latin
+    "\U0001f469\u200d\U0001f52c lab",  # an emoji sequence with a zero-width joiner
+    "Mianyang \u2014 Hefei",
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian, a zero-width non-joiner
+]
+
+
+@pytest.mark.parametrize("value", FINE_TEXT)
+def test_free_text_may_hold_marks_joiners_and_surrounding_spaces(value: str) -> None:
+    raw = wire(signed(1, "deal-1"))
+    raw["title"] = value
+    assert isinstance(event := new(raw), DealSigned)
+    assert event.title == value
+
+
+def test_an_event_stored_with_an_identifier_an_earlier_version_accepted_stays_readable() -> None:
+    raw = wire(checkin(1, "att-1"))
+    raw["attendee_id"] = "A\u200f1 "
+    event = decode(raw)
+    assert isinstance(event, AttendeeCheckedIn)
+    assert event.attendee_id == "A\u200f1 "
+    assert decode_event(encode_event(event)) == event
 
 
 @pytest.mark.parametrize("session_id", ["Mianyang-13", "-13", "", "mianyang 13"])
