@@ -3,6 +3,7 @@
 what it left pending (XAUTOCLAIM after EXPO_CLAIM_IDLE_MS) and the figures equal the pure
 fold of exactly the acknowledged events."""
 
+import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -106,13 +107,19 @@ def test_three_aggregators_one_killed_mid_load_count_every_event_once(stack: Sta
             what="all three aggregators to fold batches",
         )
         victim = consumer(stack, VICTIM)
-        wait_until(
-            lambda: pending_entries(stack, sessions, victim) > 0,
-            timeout=30,
-            what="the victim to hold a batch in hand",
-        )
-        stack.kill(VICTIM)
-        orphaned = pending_entries(stack, sessions, victim)
+        process = stack.instances[VICTIM].process
+        assert process is not None
+
+        def caught_holding() -> int:
+            """Freeze the victim; keep it frozen once it holds entries it has not acked."""
+            process.send_signal(signal.SIGSTOP)
+            held = pending_entries(stack, sessions, victim)
+            if not held:
+                process.send_signal(signal.SIGCONT)
+            return held
+
+        orphaned = wait_until(caught_holding, timeout=30, what="the victim to hold a batch")
+        stack.kill(VICTIM)  # SIGKILL ends a stopped process too
         load.wait(5.0)  # the other two fold on alone, and claim what it left
     finally:
         singles.stop()
