@@ -3,12 +3,16 @@ running as processes, on the SQLite leg only. One stack serves every page test (
 opens its own expo); a test that stops a service gets it back before the next one."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Route, sync_playwright
 
 from tests.browser.stack import Expo, launch, open_expo, running
 from tests.e2e.conftest import PORTS, Services
+
+STATIC = Path(__file__).parents[2] / "services" / "api" / "static"
+ORIGIN = "http://pages.test"
 
 
 @pytest.fixture(scope="package")
@@ -71,3 +75,25 @@ def page(browser: Browser, services: Services) -> Iterator[Page]:
 def expo(services: Services) -> Expo:
     """An expo with the four previous sessions as a baseline, its 5th session open."""
     return open_expo(services.client("api"), services.client("ingest"))
+
+
+@pytest.fixture(scope="module")
+def module_page(browser: Browser) -> Iterator[Page]:
+    """A page that can import /static/*.js straight from the source tree, no services."""
+    page = browser.new_page()
+
+    def serve(route: Route) -> None:
+        path = route.request.url.removeprefix(ORIGIN)
+        if path.startswith("/static/"):
+            source = STATIC / path.removeprefix("/static/")
+            if not source.is_file():  # a missing module fails its import at once
+                route.fulfill(status=404)
+                return
+            route.fulfill(body=source.read_text(), content_type="text/javascript")
+        else:
+            route.fulfill(body="<!doctype html><title>modules</title>", content_type="text/html")
+
+    page.route(f"{ORIGIN}/**", serve)
+    page.goto(f"{ORIGIN}/")
+    yield page
+    page.close()

@@ -1,6 +1,10 @@
 """The hall display board in Chromium, against the services as processes."""
 
+import re
+import signal
 import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -146,3 +150,59 @@ def test_a_board_back_from_a_gap_does_not_announce_what_passed_meanwhile(
 
     expo.deal("6000000000.00")  # 410亿元: passes 400亿元 while the board shows it
     expect(page.locator("#milestone")).to_contain_text("本届签约金额突破 400亿元")
+
+
+def late_upload(expo: Expo, attendee: str) -> str:
+    """A desk that was offline uploads a check-in of 10 minutes ago; it is folded. Returns
+    the time of the fold that revised the figures, as HH:MM in the expo's timezone."""
+    occurred = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    body = {"attendee_id": attendee, "category": "general", "country": "CN"}
+    position = expo.post("/v1/checkins", {**body, "occurred_at": occurred})["position"]
+    revised = expo.settled(position)["revisions"]["last_revised_at"]
+    zone = ZoneInfo(expo.api.get(f"/v1/expos/{expo.expo_id}").json()["timezone"])
+    return datetime.fromisoformat(revised).astimezone(zone).strftime("%H:%M")
+
+
+def test_a_board_whose_figures_a_late_upload_revised_says_when_in_the_expos_timezone(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    at = late_upload(expo, "A-000001")  # the expo is in Asia/Shanghai, the browser in UTC
+    open_board(page, services, expo)
+    expect(figure(page, "current", "attendees")).to_have_text("1人")
+    expect(page.locator("#revised")).to_have_text(f"数据已于 {at} 修订")
+    expect(page.locator("#behind")).to_be_hidden()
+
+
+def test_a_board_without_late_events_shows_no_revision_until_a_late_upload_arrives(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    expo.settled(expo.deal("150000000.00"))  # signed as it happened
+    open_board(page, services, expo, "?lang=en")
+    expect(page.locator("body")).to_have_attribute("data-transport", "sse")
+    expect(figure(page, "current", "deals")).to_have_text("1")
+    expect(page.locator("#revised")).to_be_hidden()
+
+    at = late_upload(expo, "A-000001")  # arrives over the live stream
+    expect(figure(page, "current", "attendees")).to_have_text("1")
+    expect(page.locator("#revised")).to_have_text(f"revised at {at}")
+
+
+def test_a_board_warns_while_its_figures_lag_behind_a_stalled_aggregator(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    open_board(page, services, expo, "?refresh=1&lang=en")
+    expect(page.locator("body")).to_have_attribute("data-transport", "sse")
+    expect(page.locator("#updated-text")).to_have_text(re.compile(r"^updated [01] s ago$"))
+
+    services.kill("aggregator", signal.SIGTERM)
+    expo.checkin("A-000001")  # accepted by ingest, not folded: the stream's heartbeats say so
+    behind = page.locator("#behind")
+    expect(behind).to_have_text(re.compile(r"^Figures 1\d s behind$"), timeout=15_000)
+    expect(page.locator("#updated-text")).to_have_text(re.compile(r"^updated 1\d s ago$"))
+    expect(page.locator("body")).to_have_attribute("data-state", "live")  # answers still come
+    expect(figure(page, "current", "attendees")).to_have_text("0")
+
+    services.start("aggregator")
+    expect(figure(page, "current", "attendees")).to_have_text("1", timeout=10_000)
+    expect(behind).to_be_hidden()
+    expect(page.locator("#updated-text")).to_have_text(re.compile(r"^updated [01] s ago$"))

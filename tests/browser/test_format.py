@@ -1,33 +1,8 @@
 """The board's number formatting, run in the browser on the page's own module: 万 and 亿
 in Chinese, m and bn in English, exact from the decimal string."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Browser, Page, Route
-
-STATIC = Path(__file__).parents[2] / "services" / "api" / "static"
-ORIGIN = "http://pages.test"
-
-
-@pytest.fixture(scope="module")
-def module_page(browser: Browser) -> Iterator[Page]:
-    """A page that can import /static/*.js straight from the source tree."""
-    page = browser.new_page()
-
-    def serve(route: Route) -> None:
-        path = route.request.url.removeprefix(ORIGIN)
-        if path.startswith("/static/"):
-            body = (STATIC / path.removeprefix("/static/")).read_text()
-            route.fulfill(body=body, content_type="text/javascript")
-        else:
-            route.fulfill(body="<!doctype html><title>format</title>", content_type="text/html")
-
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/")
-    yield page
-    page.close()
+from playwright.sync_api import Page
 
 
 def run(page: Page, call: str, *args: object) -> str:

@@ -2,6 +2,7 @@
 // with polling of the display feed (ETag/304) as the fallback and as the liveness check.
 import { fetchWithin, lang, numberParam, pathId, query, texts } from "/static/client.js";
 import { fenOf, formatCount, formatMoney, joined } from "/static/format.js";
+import { behind, dataAge, recentRevision } from "/static/freshness.js";
 
 const TEXT = {
   zh: {
@@ -10,6 +11,9 @@ const TEXT = {
     current: (ordinal) => (ordinal ? `本届 · 第${ordinal}届` : "本届"),
     cumulative: (editions) => `历届累计 · 共${editions}届`,
     updated: (seconds) => `${seconds} 秒前更新`,
+    delay_unknown: (seconds) => `${seconds} 秒前应答 · 数据延迟未知`,
+    behind: (seconds) => `数据延迟 ${seconds} 秒`,
+    revised: (time) => `数据已于 ${time} 修订`,
     stale: (seconds) => `数据已 ${seconds} 秒未更新，正在重新连接…`,
     never: "暂时无法连接服务器，正在重试…",
     milestone: (value) => `本届签约金额突破 ${value}！`,
@@ -23,6 +27,9 @@ const TEXT = {
     current: (ordinal) => (ordinal ? `This edition · ${ordinal}${suffix(ordinal)}` : "This edition"),
     cumulative: (editions) => `All ${editions} editions`,
     updated: (seconds) => `updated ${seconds} s ago`,
+    delay_unknown: (seconds) => `answered ${seconds} s ago · delay unknown`,
+    behind: (seconds) => `Figures ${seconds} s behind`,
+    revised: (time) => `revised at ${time}`,
     stale: (seconds) => `No fresh data for ${seconds} s — reconnecting…`,
     never: "Cannot reach the server — retrying…",
     milestone: (value) => `Deals this edition passed ${value}!`,
@@ -57,7 +64,15 @@ const openedAt = Date.now();
 
 const state = {
   etag: null,
+  // The latest answer that vouched for the figures (the feed's 200 or 304, a stream's totals
+  // or heartbeat): when it arrived, and its lag_seconds (null: the API could not tell).
   lastContact: null,
+  lag: null,
+  feedLag: null, // the lag of the feed body the ETag names: a 304 vouches for it again
+  revisions: null,
+  timezone: null, // the expo's, for the time of a revision
+  clockOffset: 0, // the server's clock less this screen's, from the feed's Date header
+  loadingTimezone: false,
   asOf: null,
   sessionId: null,
   editions: 0,
@@ -198,6 +213,7 @@ function apply(view) {
     milestone(view.sessionId, view.current.deal_value_cny, Boolean(view.baseline));
   }
   state.asOf = view.asOf ?? state.asOf;
+  state.revisions = view.revisions;
   state.sessionId = view.sessionId;
   state.ordinal = view.ordinal;
   state.editions = Math.max(view.editions ?? state.editions, view.ordinal ?? 0);
@@ -214,6 +230,7 @@ function applyDisplay(display) {
     sessionId: display.session?.id ?? null,
     ordinal: display.session?.ordinal ?? null,
     asOf: display.session?.as_of ?? null,
+    revisions: display.session?.revisions ?? null,
     editions: display.editions,
     current: display.current,
     cumulative: display.cumulative,
@@ -226,15 +243,44 @@ function applyTotals(totals, baseline) {
     sessionId: totals.session_id,
     ordinal: totals.ordinal,
     asOf: totals.as_of,
+    revisions: totals.revisions ?? null,
     editions: state.editions,
     current: totals.current,
     cumulative: totals.cumulative,
   });
 }
 
-function contact() {
+/** An answer vouched for the figures, `lag` seconds behind (null or absent: unknown). */
+function contact(lag) {
   state.lastContact = Date.now();
+  state.lag = lag ?? null;
   tick();
+}
+
+/** The server's clock, from a feed answer's Date header (whole seconds: take the middle). */
+function setClock(response) {
+  const date = Date.parse(response.headers.get("Date") ?? "");
+  if (!Number.isNaN(date)) {
+    state.clockOffset = date + 500 - Date.now();
+  }
+}
+
+/** The expo's timezone, once: the time of a revision is shown in it. */
+async function loadTimezone() {
+  if (state.timezone || state.loadingTimezone) return;
+  state.loadingTimezone = true;
+  try {
+    const url = `/v1/expos/${encodeURIComponent(expoId)}`;
+    const response = await fetchWithin(url, { cache: "no-store" }, Math.max(2, refresh));
+    if (response.ok) {
+      state.timezone = (await response.json()).timezone;
+      tick();
+    }
+  } catch {
+    // tried again with the next poll
+  } finally {
+    state.loadingTimezone = false;
+  }
 }
 
 /** While the live stream delivers (totals or heartbeats), the display feed is only read
@@ -246,6 +292,7 @@ function streamLive() {
 
 /** The display feed: cheap (304) while nothing changed. */
 async function poll() {
+  loadTimezone();
   if (state.polling) return;
   if (streamLive() && Date.now() - state.lastPoll < 60_000) return;
   state.polling = true;
@@ -259,13 +306,19 @@ async function poll() {
     );
     if (response.status === 200) {
       state.etag = response.headers.get("ETag");
-      applyDisplay(await response.json());
-      contact();
+      const display = await response.json();
+      state.feedLag = display.lag_seconds ?? null;
+      applyDisplay(display);
+      setClock(response);
+      contact(state.feedLag);
     } else if (response.status === 304) {
       if (state.dealFen !== null) {
         state.baseline = false; // the figures shown are still current: a baseline as they are
       }
-      contact();
+      // The body carries its lag: while events wait the lag grows and so the body changes,
+      // so an unchanged body has the lag it was sent with.
+      setClock(response);
+      contact(state.feedLag);
     } else {
       rebase();
       if (response.status === 404) {
@@ -298,11 +351,17 @@ function connectStream() {
     document.body.dataset.transport = "sse";
   });
   source.addEventListener("totals", (event) => {
-    applyTotals(JSON.parse(event.data), first);
+    const totals = JSON.parse(event.data);
+    applyTotals(totals, first);
     first = false;
-    contact();
+    contact(totals.lag_seconds);
   });
-  source.addEventListener("heartbeat", contact);
+  source.addEventListener("heartbeat", (event) => {
+    const fresh = JSON.parse(event.data);
+    if ("lag_seconds" in fresh) {
+      contact(fresh.lag_seconds); // `{}`: the API has not read the session yet
+    }
+  });
   source.addEventListener("error", () => {
     // close rather than let EventSource reconnect on its own: polling covers the gap
     closeStream();
@@ -318,10 +377,21 @@ function closeStream() {
   document.body.dataset.transport = "poll";
 }
 
-/** Once a second: the "updated N s ago" line and the stale state. */
+/** The note that late events revised the figures, while the revision is under an hour old. */
+function showRevision() {
+  const note = document.getElementById("revised");
+  const at = recentRevision(state.revisions, Date.now() + state.clockOffset, state.timezone);
+  note.hidden = at === null;
+  note.textContent = at === null ? "" : T.revised(at);
+}
+
+/** Once a second: the age of the figures ("updated N s ago": since the latest answer, plus
+ * how far that answer lagged), the warning while they are behind, and the stale state. */
 function tick() {
   const text = document.getElementById("updated-text");
   const banner = document.getElementById("stale");
+  const late = document.getElementById("behind");
+  showRevision();
   if (state.lastContact === null) {
     const waited = (Date.now() - openedAt) / 1000;
     if (waited > 2 * refresh) {
@@ -331,14 +401,23 @@ function tick() {
     }
     return;
   }
-  const seconds = Math.floor((Date.now() - state.lastContact) / 1000);
-  text.textContent = T.updated(seconds);
-  const stale = Date.now() - state.lastContact > 2 * refresh * 1000;
+  const now = Date.now();
+  const answered = Math.floor((now - state.lastContact) / 1000);
+  const age = dataAge(now, state.lastContact, state.lag);
+  const seconds = age === null ? answered : Math.floor(age);
+  text.textContent = age === null ? T.delay_unknown(answered) : T.updated(seconds);
+  const stale = now - state.lastContact > 2 * refresh * 1000;
+  const lagging = !stale && behind(state.lag);
   document.body.dataset.state = stale ? "stale" : "live";
+  document.body.dataset.freshness = age === null ? "unknown" : lagging ? "behind" : "current";
   banner.hidden = !stale;
+  late.hidden = !lagging;
   if (stale) {
     banner.textContent = T.stale(seconds);
     rebase();
+  }
+  if (lagging) {
+    late.textContent = T.behind(seconds);
   }
 }
 
