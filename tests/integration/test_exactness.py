@@ -4,11 +4,11 @@ inside the halls of a closed edition, and revisions by late events, on both data
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from services.aggregator.check import check
 from services.aggregator.rebuild import rebuild
 from tests.integration.conftest import ADMIN, Stack
+from tests.integration.test_pipeline import post
 
 SCAN = {"attendee_id": "A1", "category": "professional", "country": "CN"}
 USD_DEAL = {
@@ -19,13 +19,6 @@ USD_DEAL = {
     "currency": "USD",
     "fx_rate_to_cny": "9.99",
 }
-
-
-def post(stack: Stack, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = stack.ingest.post(path, json=body, headers=ADMIN)
-    assert response.status_code == 202, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
 
 
 def test_an_event_id_reused_in_another_session_is_counted_there(stack: Stack) -> None:
