@@ -283,6 +283,11 @@ async function loadTimezone() {
   }
 }
 
+/** The figures shown were vouched for by an answer within the stale limit. */
+function showingFresh() {
+  return state.lastContact !== null && Date.now() - state.lastContact <= 2 * refresh * 1000;
+}
+
 /** While the live stream delivers (totals or heartbeats), the display feed is only read
  * once a minute, to notice a newly opened session; otherwise every refresh interval. */
 function streamLive() {
@@ -346,13 +351,15 @@ function connectStream() {
     `/v1/sessions/${encodeURIComponent(sessionId)}/stream?heartbeat=${Math.min(60, Math.ceil(refresh))}`,
   );
   source.sessionId = sessionId;
-  let first = true; // a stream's first totals may be newer than the feed's by any step
+  // A stream's first totals may be newer than the figures shown by any step: they announce a
+  // crossing only if the figures shown were fresh (the crossing happened since, in plain view).
+  let first = true;
   source.addEventListener("open", () => {
     document.body.dataset.transport = "sse";
   });
   source.addEventListener("totals", (event) => {
     const totals = JSON.parse(event.data);
-    applyTotals(totals, first);
+    applyTotals(totals, first && !showingFresh());
     first = false;
     contact(totals.lag_seconds);
   });
@@ -406,7 +413,7 @@ function tick() {
   const age = dataAge(now, state.lastContact, state.lag);
   const seconds = age === null ? answered : Math.floor(age);
   text.textContent = age === null ? T.delay_unknown(answered) : T.updated(seconds);
-  const stale = now - state.lastContact > 2 * refresh * 1000;
+  const stale = !showingFresh();
   const lagging = !stale && behind(state.lag);
   document.body.dataset.state = stale ? "stale" : "live";
   document.body.dataset.freshness = age === null ? "unknown" : lagging ? "behind" : "current";
