@@ -3,24 +3,18 @@
 import argparse
 import importlib
 import logging
-import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from types import FrameType
 
 import uvicorn
 from sqlmodel import Session
 from uvicorn.config import LOGGING_CONFIG
 
-from services import operator
-from shared import auth, embedded_redis, migration, runtime
+from services import operator, supervisor
+from shared import auth, migration, runtime
 from shared.settings import Settings, get_settings
 from shared.tables import ExpoSession
 
@@ -100,85 +94,6 @@ def create_token(settings: Settings, role: str, session: str | None, label: str 
     print("it is shown once; keep it now")  # noqa: T201
 
 
-def _bootstrap_admin(settings: Settings) -> None:
-    """A newcomer can act at once: without any admin token, make one and show it once."""
-    engine = runtime.engine(settings)
-    if settings.admin_token is None and not auth.has_admin_token(engine):
-        issued = auth.issue(auth.Role.ADMIN, label="created by expo up")
-        with Session(engine) as db:
-            db.add(issued.record)
-            db.commit()
-        print(f"\nadmin token (shown once, keep it): {issued.secret}\n")  # noqa: T201
-    engine.dispose()
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            msg = f"{url} exited with code {process.returncode} while starting"
-            raise SystemExit(msg)
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    msg = f"{url} was not ready within {timeout:.0f}s"
-    raise SystemExit(msg)
-
-
-def up(settings: Settings) -> None:
-    """Migrate, start the embedded Redis when no URL is given, run the three services."""
-    migrate(settings)
-    env = dict(os.environ)
-    server = None
-    if settings.redis_url is None:
-        server = embedded_redis.start(settings.var_dir)
-        env["EXPO_REDIS_URL"] = embedded_redis.url_of(server)
-        print(f"embedded redis: {env['EXPO_REDIS_URL']} (append-only, fsync always)")  # noqa: T201
-    _bootstrap_admin(settings)
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        logger.info("stopping on signal %d", signum)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        for name in SERVICES:
-            children[name] = subprocess.Popen([sys.executable, "-m", "services.cli", name], env=env)
-        for name, (_, port_setting) in SERVICES.items():
-            base = f"http://{settings.bind_host}:{getattr(settings, port_setting)}"
-            _wait_ready(f"{base}/readyz", children[name])
-            print(f"{name:<10} {base}  (ready)")  # noqa: T201
-        print("press Ctrl-C to stop")  # noqa: T201
-        while not stopping and all(c.poll() is None for c in children.values()):
-            time.sleep(0.2)
-    finally:
-        _stop_all(children)
-        if server is not None:
-            server.stop()
-        print("stopped")  # noqa: T201
-
-
-def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
-    for name, child in children.items():
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            logger.warning("%s did not stop in 15 s; killing it", name)
-            child.kill()
-            child.wait()
-
-
 def consumer_name(value: str) -> str:
     """A consumer name: what the group records the aggregator's pending entries under."""
     if not value.strip() or value != value.strip():
@@ -190,7 +105,14 @@ def consumer_name(value: str) -> str:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="expo", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="migrate and run everything (embedded Redis by default)")
+    up = commands.add_parser(
+        "up", help="migrate, then run and watch everything (embedded Redis by default)"
+    )
+    up.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print every service's output on the console instead of var/log/",
+    )
     services = {
         name: commands.add_parser(name, help=f"run the {name} service alone") for name in SERVICES
     }
@@ -234,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runtime.configure_logging(settings)
     match args.command:
         case "up":
-            up(settings)
+            supervisor.up(settings, verbose=args.verbose)
         case "migrate":
             migrate(settings)
         case "demo":

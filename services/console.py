@@ -7,6 +7,11 @@ USAGE = 2  # the command cannot run as asked: a bad setting, a wrong place, noth
 FAILED = 1  # the command ran and the work failed, or what it was asked about does not exist
 
 
+def say(line: str) -> None:
+    """A line for the person running the command (not a log record)."""
+    print(line, flush=True)  # noqa: T201
+
+
 def refuse(message: str, code: int = USAGE) -> NoReturn:
     """One line on stderr naming what is wrong, then exit with `code`; never a traceback."""
     print(f"expo: {message}", file=sys.stderr)  # noqa: T201

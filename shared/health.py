@@ -36,6 +36,19 @@ def redis_check(client: Callable[[], SyncRedis]) -> Check:
     return check
 
 
+def redis_warning(client: Callable[[], SyncRedis]) -> Warning:
+    """Redis away, for a service that answers without it (how far behind is then unknown)."""
+
+    def warning() -> str | None:
+        try:
+            client().ping()
+        except Exception as error:
+            return f"redis unreachable: {type(error).__name__}"
+        return None
+
+    return warning
+
+
 def sql_check(engine: Callable[[], Engine]) -> Check:
     def check() -> None:
         with read_only(engine()).connect() as conn:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     ingest_port: int = Field(default=8001, ge=1, le=65535)
     aggregator_port: int = Field(default=8002, ge=1, le=65535)
+    # `expo up`'s own /metrics (restarts of the children it runs).
+    supervisor_port: int = Field(default=8003, ge=1, le=65535)
     var_dir: Path = VAR_DIR
     # Where browsers reach ingest, when not the API's host on the ingest port (a proxy).
     public_ingest_url: str | None = None

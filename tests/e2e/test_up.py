@@ -30,6 +30,7 @@ def watch(url: str) -> None:
 def test_expo_up_runs_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPO_")}
     env |= {variable: str(free_port()) for variable in PORTS.values()}
+    env["EXPO_SUPERVISOR_PORT"] = str(free_port())
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         up = subprocess.Popen(
