@@ -7,6 +7,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from services.console import FAILED, refuse
 from services.ingest.cache import MAX_AGE
 from shared import dead_letters, reference, runtime
 from shared.problem import DomainError
@@ -56,7 +57,7 @@ def _revoke(engine: Engine, token_id: str) -> None:
     with Session(engine) as db:
         token = db.get(ApiToken, token_id)
         if token is None:
-            raise SystemExit(f"there is no token {token_id!r}")
+            refuse(f"there is no token {token_id!r}", FAILED)
         token.revoked_at = token.revoked_at or datetime.now(UTC)
         db.add(token)
         db.commit()
@@ -77,11 +78,14 @@ def _tell_ingest(settings: Settings) -> None:
 
 
 def letters(settings: Settings, args: argparse.Namespace) -> None:
-    redis = runtime.sync_redis(settings)
+    try:
+        redis = runtime.sync_redis(settings)
+    except RuntimeError as error:
+        refuse(str(error))
     try:
         _letters(settings, redis, args)
     except DomainError as error:
-        raise SystemExit(error.detail) from error
+        refuse(error.detail, FAILED)
     finally:
         redis.close()
 
