@@ -42,7 +42,7 @@ def tokens(settings: Settings, args: argparse.Namespace) -> None:
         _list_tokens(engine)
     else:
         _revoke(engine, args.token_id)
-        _tell_ingest(settings)
+        tell_ingest(settings)
 
 
 def _list_tokens(engine: Engine) -> None:
@@ -64,9 +64,9 @@ def _revoke(engine: Engine, token_id: str) -> None:
     print(f"token {token_id} revoked")  # noqa: T201
 
 
-def _tell_ingest(settings: Settings) -> None:
-    """Ingest refuses the token from its next request on once it sees the change mark;
-    without Redis it still does within its cache's age limit."""
+def tell_ingest(settings: Settings) -> None:
+    """Ingest acts on a change to a token or a session from its next request on once it
+    sees the change mark; without Redis it still does within its cache's age limit."""
     try:
         redis = runtime.sync_redis(settings, socket_timeout=5)
         try:
@@ -74,7 +74,7 @@ def _tell_ingest(settings: Settings) -> None:
         finally:
             redis.close()
     except (RuntimeError, RedisError) as error:
-        print(f"ingest refuses it within {MAX_AGE:.0f} s (Redis not reached: {error})")  # noqa: T201
+        print(f"ingest sees the change within {MAX_AGE:.0f} s (Redis not reached: {error})")  # noqa: T201
 
 
 def letters(settings: Settings, args: argparse.Namespace) -> None:

@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 from services import cli, usage
 from shared.settings import get_settings
 from tests.conftest import postgres_database
+from tests.e2e.conftest import free_port
 from tests.integration.conftest import ADMIN, Stack
 from tests.integration.test_pipeline import random_events
 
@@ -137,6 +138,16 @@ def test_bad_settings_are_one_line_without_a_traceback(
     assert refused.stderr.startswith("expo: ")
     for words in named:
         assert words in refused.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def test_demo_without_services_says_to_start_them_in_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    refused = expo("demo", "--duration", "1", cwd=tmp_path, env={"EXPO_API_PORT": str(port)})
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"expo: no API answers at http://127.0.0.1:{port} — start `expo up` first\n"
+    )
     assert not (tmp_path / "var").exists()
 
 
