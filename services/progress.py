@@ -28,6 +28,7 @@ class Progress:
         self.total = 0
 
     def __enter__(self) -> Self:
+        self.started = self.said = self.clock()
         return self
 
     def __exit__(
@@ -53,7 +54,7 @@ class Progress:
         if final:
             tail = f"done in {elapsed:,.1f} s"
         elif rate > 0:
-            tail = f"about {max(self.total - done, 0) / rate:,.0f} s left"
+            tail = f"about {duration(max(self.total - done, 0) / rate)} left"
         else:
             tail = "time left unknown"
         return f"{self.what}: {done:,}/{self.total:,} {self.unit}, {rate:,.0f}/s, {tail}"
@@ -66,3 +67,13 @@ class Progress:
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
         end = "\n" if final else ""
         print(f"\r[{bar}] {self.line(final)}\033[K", end=end, file=self.stream, flush=True)
+
+
+def duration(seconds: float) -> str:
+    """`48 s`, `3 min 20 s`, `2 h 05 min`."""
+    whole = round(seconds)
+    if whole < 100:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
