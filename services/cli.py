@@ -7,15 +7,20 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlmodel import Session
 from uvicorn.config import LOGGING_CONFIG
 
-from services import operator, supervisor
+from services import operator, supervisor, usage
+from services.console import FAILED, refuse
+from services.progress import Progress
 from shared import auth, migration, runtime
-from shared.settings import Settings, get_settings
+from shared.settings import Settings, described, get_settings
 from shared.tables import ExpoSession
 
 logger = logging.getLogger("expo")
@@ -48,25 +53,34 @@ def serve(name: str, settings: Settings) -> None:
     )
 
 
-def migrate(settings: Settings) -> None:
-    engine = runtime.engine(settings)
-    migration.upgrade(engine)
-    engine.dispose()
-    print(f"database migrated: {engine.url.render_as_string(hide_password=True)}")  # noqa: T201
+def migration_status(settings: Settings) -> None:
+    found = migration.status(settings.database_url)
+    print(f"database: {found.database}")  # noqa: T201
+    print(f"current revision: {', '.join(found.current) or 'none applied'}")  # noqa: T201
+    print(f"head revision: {', '.join(found.head)}")  # noqa: T201
+    pending = f"{found.pending} migrations to apply (expo migrate)" if found.pending else ""
+    print(pending or "up to date")  # noqa: T201
 
 
 def rebuild(settings: Settings, sessions: Sequence[str], check_only: bool) -> None:
     from services.aggregator.check import check  # noqa: PLC0415
+    from services.aggregator.rebuild import UnknownSessionsError  # noqa: PLC0415
     from services.aggregator.rebuild import rebuild as run_rebuild  # noqa: PLC0415
 
     late_after = timedelta(seconds=settings.late_after_seconds)
+    try:
+        with Progress("rebuild check" if check_only else "rebuild", "events") as progress:
+            if check_only:
+                differences = check(runtime.engine(settings), sessions, late_after, progress)
+            else:
+                folded = run_rebuild(runtime.engine(settings), sessions, late_after, progress)
+    except UnknownSessionsError as error:
+        refuse(str(error), FAILED)
     if check_only:
-        differences = check(runtime.engine(settings), sessions, late_after)
         for line in differences:
             print(line)  # noqa: T201
         print(f"rebuild check: {len(differences) or 'no'} differences")  # noqa: T201
         raise SystemExit(1 if differences else 0)
-    folded = run_rebuild(runtime.engine(settings), sessions, late_after)
     for session_id, count in folded.items():
         print(f"{session_id}: rebuilt from {count} events")  # noqa: T201
 
@@ -75,11 +89,14 @@ def import_history(settings: Settings, path: Path) -> None:
     from services import history_import  # noqa: PLC0415
 
     try:
-        added, kept = history_import.run(runtime.engine(settings), path)
+        with Progress("import-history", "rows") as progress:
+            added, kept = history_import.run(runtime.engine(settings), path, progress)
+    except OSError as error:
+        refuse(f"{path}: cannot be read ({error.strerror})")
     except history_import.HistoryFileError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)  # noqa: T201
-        raise SystemExit(f"{path}: nothing imported ({len(error.problems)} problems)") from error
+        refuse(f"{path}: nothing imported ({len(error.problems)} problems)", FAILED)
     print(f"{path}: {added} baselines added, {kept} already there")  # noqa: T201
 
 
@@ -87,7 +104,7 @@ def create_token(settings: Settings, role: str, session: str | None, label: str 
     issued = auth.issue(auth.Role(role), session, label)
     with Session(runtime.engine(settings)) as db:
         if session is not None and db.get(ExpoSession, session) is None:
-            raise SystemExit(f"there is no session {session!r}")
+            refuse(f"there is no session {session!r}", FAILED)
         db.add(issued.record)
         db.commit()
     print(f"token id {issued.id}, role {role}: {issued.secret}")  # noqa: T201
@@ -104,6 +121,7 @@ def consumer_name(value: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="expo", description=__doc__)
+    root.add_argument("--version", action="version", version=f"expo {version('expo-tally')}")
     commands = root.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
         "up", help="migrate, then run and watch everything (embedded Redis by default)"
@@ -123,14 +141,22 @@ def parser() -> argparse.ArgumentParser:
         help="this aggregator's consumer name in the group (default: $EXPO_CONSUMER_NAME); "
         "each aggregator needs its own, kept across restarts",
     )
-    commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd.add_argument(
+        "--status", action="store_true", help="change nothing: say which migrations are applied"
+    )
     demo = commands.add_parser("demo", help="simulate an expo day against running services")
     demo.add_argument("--rate", type=float, default=20.0, help="check-ins per second")
     demo.add_argument(
         "--duration", type=float, default=None, help="seconds (default: until Ctrl-C)"
     )
     rebuild_cmd = commands.add_parser("rebuild", help="recompute projections from the events")
-    rebuild_cmd.add_argument("--session", action="append", default=[], help="only this session")
+    rebuild_cmd.add_argument(
+        "--session",
+        action="append",
+        default=[],
+        help="only this session; repeat for more (default: every session)",
+    )
     rebuild_cmd.add_argument(
         "--check",
         action="store_true",
@@ -140,25 +166,36 @@ def parser() -> argparse.ArgumentParser:
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="issue a token (shown once)")
     create.add_argument("--role", required=True, choices=[r.value for r in auth.Role])
-    create.add_argument("--session", default=None, help="bind the token to one session")
-    create.add_argument("--label", default=None)
+    create.add_argument(
+        "--session", default=None, help="bind the token to one session (default: every session)"
+    )
+    create.add_argument("--label", default=None, help="shown by `token list` (default: none)")
     history = commands.add_parser(
         "import-history", help="add baselines of editions before the system, from CSV or YAML"
     )
     history.add_argument("file", help="a .csv, .yaml or .yml file (see the README)")
     operator.add_commands(commands, token_commands)
+    usage.explain(root)
     return root
+
+
+def read_settings() -> Settings:
+    """The settings, or one line naming each bad variable and exit 2."""
+    try:
+        return get_settings()
+    except (ValidationError, SettingsError) as error:
+        refuse(described(error))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    settings = get_settings()
+    settings = read_settings()
     runtime.configure_logging(settings)
     match args.command:
         case "up":
             supervisor.up(settings, verbose=args.verbose)
         case "migrate":
-            migrate(settings)
+            (migration_status if args.status else supervisor.migrate)(settings)
         case "demo":
             from services import demo as simulation  # noqa: PLC0415
 

@@ -4,19 +4,27 @@ signing ceremony logs deals at realistic rates, over the real HTTP API."""
 import json
 import logging
 import random
+import signal
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col
 
+from services.console import FAILED, refuse
+from services.operator import tell_ingest
 from shared import auth, runtime
 from shared.settings import Settings
+from shared.tables import ApiToken, ExpoSession
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +32,7 @@ EXPO_ID = "demo-hitech-expo"
 SESSION_ID = "demo-hitech-expo-5"
 COUNTRIES = ["CN"] * 20 + ["HK", "MO", "TW", "DE", "ID", "JP", "FR", "SG", "RU", "BR"]
 CATEGORIES = ["general"] * 6 + ["professional"] * 3 + ["exhibitor", "media", "vip", "delegate"]
+TOKEN_LABEL = "expo demo"  # noqa: S105 - the label of the demo's one token, not a secret
 SECTORS = ["artificial intelligence", "low-altitude economy", "new materials", "medical devices"]
 
 
@@ -32,52 +41,108 @@ class DemoPlan:
     checkins_per_second: float = 20.0
     seconds_per_deal: float = 3.0
     duration: float | None = None  # run until interrupted when None
-    seed: int = 13
+    seed: int | None = None  # a new day each run: event ids are never sent twice
 
 
 class Client:
-    def __init__(self, settings: Settings, token: str) -> None:
+    """The API and ingest over HTTP; any failure ends the demo with one line."""
+
+    def __init__(self, settings: Settings) -> None:
         host = "127.0.0.1" if settings.bind_host in ("0.0.0.0", "::") else settings.bind_host  # noqa: S104
         self.api = f"http://{host}:{settings.api_port}"
         self.ingest = f"http://{host}:{settings.ingest_port}"
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.headers = {"Content-Type": "application/json"}
 
-    def call(self, method: str, url: str, body: dict[str, Any]) -> int:
+    def reach(self) -> None:
+        """Refuse at once (exit 2) when the services are not running."""
+        for name, base in (("API", self.api), ("ingest", self.ingest)):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=5):  # noqa: S310
+                    pass
+            except OSError:
+                refuse(f"no {name} answers at {base} — start `expo up` first")
+
+    def call(self, method: str, url: str, body: Any, taken: int | None = None) -> Any:
+        """The answer's JSON; an answer `taken` (e.g. 409, already there) is accepted too."""
         request = urllib.request.Request(  # noqa: S310 - our own services
             url, json.dumps(body).encode(), self.headers, method=method
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                return int(response.status)
+                return json.loads(response.read())
         except urllib.error.HTTPError as error:
-            return int(error.code)
+            if error.code == taken:
+                return None
+            detail = json.loads(error.read() or b"{}").get("detail", error.reason)
+            refuse(f"{method} {url} answered {error.code}: {detail}", FAILED)
+        except OSError as error:
+            refuse(f"{method} {url} failed: {error}", FAILED)
 
     def batch(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        request = urllib.request.Request(  # noqa: S310 - our own services
-            f"{self.ingest}/v1/events:batch",
-            json.dumps({"events": events}).encode(),
-            self.headers,
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            results: list[dict[str, Any]] = json.loads(response.read())["results"]
+        answer = self.call("POST", f"{self.ingest}/v1/events:batch", {"events": events})
+        results: list[dict[str, Any]] = answer["results"]
         return results
 
 
-def _admin_token(settings: Settings) -> str:
+@contextmanager
+def _token(settings: Settings) -> Iterator[str]:
+    """EXPO_ADMIN_TOKEN when set; otherwise the demo's own admin token, issued afresh (only
+    a hash of a secret is kept, so an earlier one cannot be reused) and revoked at exit."""
     if settings.admin_token:
-        return settings.admin_token
-    issued = auth.issue(auth.Role.ADMIN, label="expo demo")
-    with Session(runtime.engine(settings)) as db:
+        yield settings.admin_token
+        return
+    engine = runtime.engine(settings)
+    try:
+        issued = _replace_token(engine)
+    except SQLAlchemyError as error:
+        refuse(f"cannot issue the demo's token in {engine.url!r}: {error.__class__.__name__}")
+    tell_ingest(settings)
+    try:
+        yield issued.secret
+    finally:
+        with Session(engine) as db:
+            db.exec(
+                update(ApiToken)
+                .where(col(ApiToken.id) == issued.id)
+                .values(revoked_at=datetime.now(UTC))
+            )
+            db.commit()
+        tell_ingest(settings)
+        engine.dispose()
+
+
+def _replace_token(engine: Engine) -> auth.IssuedToken:
+    """Delete the tokens of earlier runs (no table refers to a token; events name the token
+    they came through by its id, as text) and issue this run's."""
+    issued = auth.issue(auth.Role.ADMIN, label=TOKEN_LABEL)
+    with Session(engine) as db:
+        db.exec(delete(ApiToken).where(col(ApiToken.label) == TOKEN_LABEL))
         db.add(issued.record)
         db.commit()
-    return issued.secret
+    return issued
 
 
-def _set_up(client: Client) -> None:
+def _cover_today(settings: Settings, today: date) -> None:
+    """Check-ins are taken only on a session's days: a demo session made on an earlier day
+    is stretched to cover today (and a day either side), so its posts are not refused."""
+    engine = runtime.engine(settings)
+    with Session(engine) as db:
+        session = db.get(ExpoSession, SESSION_ID)
+        if session is None or session.starts_on < today < session.ends_on:
+            return
+        days = min(session.starts_on, today - timedelta(days=1)), today + timedelta(days=2)
+        session.starts_on, session.ends_on = days[0], max(session.ends_on, days[1])
+        db.add(session)
+        db.commit()
+    engine.dispose()
+    tell_ingest(settings)
+    print(f"demo: session {SESSION_ID} now runs from {days[0]} to at least {days[1]}")  # noqa: T201
+
+
+def _set_up(client: Client, today: date) -> None:
     """The demo expo, its four earlier editions as a baseline, and an open session."""
-    today = datetime.now(UTC).date()
-    client.call("POST", f"{client.api}/v1/expos", {"id": EXPO_ID, "name": "Demo High-Tech Expo"})
+    expo = {"id": EXPO_ID, "name": "Demo High-Tech Expo"}
+    client.call("POST", f"{client.api}/v1/expos", expo, taken=409)
     client.call(
         "POST",
         f"{client.api}/v1/expos/{EXPO_ID}/baselines",
@@ -95,6 +160,7 @@ def _set_up(client: Client) -> None:
                 "professional_attendees": 270000,
             },
         },
+        taken=409,
     )
     client.call(
         "POST",
@@ -107,8 +173,9 @@ def _set_up(client: Client) -> None:
             "starts_on": (today - timedelta(days=1)).isoformat(),
             "ends_on": (today + timedelta(days=2)).isoformat(),
         },
+        taken=409,
     )
-    client.call("PATCH", f"{client.api}/v1/sessions/{SESSION_ID}", {"status": "open"})
+    client.call("PATCH", f"{client.api}/v1/sessions/{SESSION_ID}", {"status": "open"}, taken=409)
 
 
 def _new_id(rng: random.Random) -> str:
@@ -124,6 +191,10 @@ class Day:
     offline: list[dict[str, Any]] = field(default_factory=list)
     deals: list[str] = field(default_factory=list)
     exhibitors: int = 0
+    run: str = ""  # in the ids of this run's deals and exhibitors
+
+    def __post_init__(self) -> None:
+        self.run = self.run or f"{self.rng.getrandbits(24):06x}"
 
     def scan(self) -> dict[str, Any]:
         """Mostly entries (some of them repeat visits), some exits of people inside."""
@@ -148,7 +219,7 @@ class Day:
 
     def deal(self) -> dict[str, Any]:
         rng = self.rng
-        deal_id = f"demo-deal-{len(self.deals) + 1:05d}"
+        deal_id = f"demo-deal-{self.run}-{len(self.deals) + 1:05d}"
         self.deals.append(deal_id)
         return {
             "type": "deal.signed",
@@ -177,7 +248,7 @@ class Day:
             "type": "exhibitor.registered",
             "session_id": SESSION_ID,
             "event_id": _new_id(self.rng),
-            "exhibitor_id": f"demo-exhibitor-{self.exhibitors:04d}",
+            "exhibitor_id": f"demo-exhibitor-{self.run}-{self.exhibitors:04d}",
             "name": f"Exhibitor {self.exhibitors}",
             "country": self.rng.choice(COUNTRIES),
             "projects_on_display": self.rng.randint(1, 12),
@@ -199,21 +270,39 @@ class Day:
 
 
 def run(settings: Settings, plan: DemoPlan) -> dict[str, int]:
-    """Post until the duration is over (or Ctrl-C); returns what was accepted."""
-    client = Client(settings, _admin_token(settings))
-    _set_up(client)
-    day = Day(random.Random(plan.seed))  # noqa: S311 - a simulation, not a secret
+    """Post until the duration is over (or Ctrl-C, or SIGTERM); returns what was accepted
+    and refused, by status and reason."""
+    client = Client(settings)
+    client.reach()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl-C does
     posted: Counter[str] = Counter()
-    started = time.monotonic()
-    print(f"demo: posting to session {SESSION_ID}; watch {client.api}/display/{EXPO_ID}")  # noqa: T201
     try:
-        while plan.duration is None or time.monotonic() - started < plan.duration:
-            events = day.moment(plan)
-            if events:
-                results = client.batch(events)
-                posted.update(r["status"] for r in results)
-            time.sleep(day.rng.expovariate(plan.checkins_per_second))
+        with _token(settings) as token:
+            client.headers["Authorization"] = f"Bearer {token}"
+            today = datetime.now(UTC).date()
+            _set_up(client, today)
+            _cover_today(settings, today)
+            print(f"demo: posting to session {SESSION_ID}; watch {client.api}/display/{EXPO_ID}")  # noqa: T201
+            _post(client, plan, posted)
     except KeyboardInterrupt:
         pass
-    print(f"demo: {dict(posted)}")  # noqa: T201
+    refused = sum(n for status, n in posted.items() if status != "accepted")
+    print(f"demo: {posted['accepted']} events accepted, {refused} refused")  # noqa: T201
+    if refused and not posted["accepted"]:
+        refuse(f"ingest refused every event ({', '.join(sorted(posted))})", FAILED)
     return dict(posted)
+
+
+def _post(client: Client, plan: DemoPlan, posted: Counter[str]) -> None:
+    """The simulated day, until the plan's duration is over; each reason ingest refuses
+    events for is said the first time it comes up."""
+    day = Day(random.Random(plan.seed))  # noqa: S311 - a simulation, not a secret
+    started = time.monotonic()
+    while plan.duration is None or time.monotonic() - started < plan.duration:
+        for result in client.batch(events) if (events := day.moment(plan)) else []:
+            status = result["status"] if result["status"] == "accepted" else result["reason"]
+            if status not in posted and status != "accepted":
+                message = (result.get("errors") or [{}])[0].get("msg", "")
+                print(f"demo: ingest refuses events: {status}: {message}")  # noqa: T201
+            posted[status] += 1
+        time.sleep(day.rng.expovariate(plan.checkins_per_second))

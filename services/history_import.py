@@ -13,6 +13,7 @@ error.
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ FIGURES = (
     "exhibitors",
     "projects_on_display",
 )
+
+Progress = Callable[[int, int], None]  # told (rows stored so far, rows in the file)
 
 WHOLE_NUMBERS = ("first_ordinal", "last_ordinal", *(f for f in FIGURES if f != "deal_value_cny"))
 
@@ -112,11 +115,13 @@ def parse(raw_rows: list[tuple[int, dict[str, Any]]]) -> list[Row]:
     return rows
 
 
-def store(engine: Engine, rows: list[Row]) -> tuple[int, int]:
+def store(engine: Engine, rows: list[Row], progress: Progress | None = None) -> tuple[int, int]:
     """Write the rows in one transaction; returns (added, already there)."""
     added, kept, problems = 0, 0, []
     with Session(engine) as db:
-        for row in rows:
+        for done, row in enumerate(rows):
+            if progress:
+                progress(done, len(rows))
             if db.get(Expo, row.expo_id) is None:
                 problems.append(f"line {row.line}: expo_id: there is no expo {row.expo_id!r}")
                 continue
@@ -136,11 +141,13 @@ def store(engine: Engine, rows: list[Row]) -> tuple[int, int]:
             db.rollback()
             raise HistoryFileError(problems)
         db.commit()
+    if progress:
+        progress(len(rows), len(rows))
     return added, kept
 
 
-def run(engine: Engine, path: Path) -> tuple[int, int]:
-    return store(engine, parse(read(path)))
+def run(engine: Engine, path: Path, progress: Progress | None = None) -> tuple[int, int]:
+    return store(engine, parse(read(path)), progress)
 
 
 def _record(row: Row) -> Baseline:

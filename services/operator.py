@@ -7,6 +7,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from services.console import FAILED, refuse
 from services.ingest.cache import MAX_AGE
 from shared import dead_letters, reference, runtime
 from shared.problem import DomainError
@@ -41,7 +42,7 @@ def tokens(settings: Settings, args: argparse.Namespace) -> None:
         _list_tokens(engine)
     else:
         _revoke(engine, args.token_id)
-        _tell_ingest(settings)
+        tell_ingest(settings)
 
 
 def _list_tokens(engine: Engine) -> None:
@@ -56,16 +57,16 @@ def _revoke(engine: Engine, token_id: str) -> None:
     with Session(engine) as db:
         token = db.get(ApiToken, token_id)
         if token is None:
-            raise SystemExit(f"there is no token {token_id!r}")
+            refuse(f"there is no token {token_id!r}", FAILED)
         token.revoked_at = token.revoked_at or datetime.now(UTC)
         db.add(token)
         db.commit()
     print(f"token {token_id} revoked")  # noqa: T201
 
 
-def _tell_ingest(settings: Settings) -> None:
-    """Ingest refuses the token from its next request on once it sees the change mark;
-    without Redis it still does within its cache's age limit."""
+def tell_ingest(settings: Settings) -> None:
+    """Ingest acts on a change to a token or a session from its next request on once it
+    sees the change mark; without Redis it still does within its cache's age limit."""
     try:
         redis = runtime.sync_redis(settings, socket_timeout=5)
         try:
@@ -73,15 +74,18 @@ def _tell_ingest(settings: Settings) -> None:
         finally:
             redis.close()
     except (RuntimeError, RedisError) as error:
-        print(f"ingest refuses it within {MAX_AGE:.0f} s (Redis not reached: {error})")  # noqa: T201
+        print(f"ingest sees the change within {MAX_AGE:.0f} s (Redis not reached: {error})")  # noqa: T201
 
 
 def letters(settings: Settings, args: argparse.Namespace) -> None:
-    redis = runtime.sync_redis(settings)
+    try:
+        redis = runtime.sync_redis(settings)
+    except RuntimeError as error:
+        refuse(str(error))
     try:
         _letters(settings, redis, args)
     except DomainError as error:
-        raise SystemExit(error.detail) from error
+        refuse(error.detail, FAILED)
     finally:
         redis.close()
 

@@ -1,11 +1,12 @@
 """Settings: every knob is an `EXPO_*` environment variable, read once."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 VAR_DIR = Path("var")
 
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
     @classmethod
     def _admin_token_long_enough(cls, value: str | None) -> str | None:
         if value is not None and len(value) < 16:
-            msg = "EXPO_ADMIN_TOKEN must be at least 16 characters"
+            msg = "must be at least 16 characters"
             raise ValueError(msg)
         return value or None
 
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url_known(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql")):
-            msg = "EXPO_DATABASE_URL must be a sqlite:// or postgresql:// URL"
+            msg = "must be a sqlite:// or postgresql:// URL"
             raise ValueError(msg)
         if value.startswith("postgresql://"):
             return "postgresql+psycopg://" + value.removeprefix("postgresql://")
@@ -74,3 +75,18 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def described(error: ValidationError | SettingsError) -> str:
+    """What is wrong with the settings, on one line, each by its variable; never a value
+    (a URL or a token may hold a secret)."""
+    if isinstance(error, SettingsError):
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"EXPO_{field.group(1).upper()}" if field else "a setting"
+        return f'{name}: cannot be read (a list is JSON, e.g. ["https://a.example"])'
+    problems = []
+    for found in error.errors():
+        context = found.get("ctx", {})
+        message = str(context["error"]) if "error" in context else found["msg"]
+        problems.append(f"EXPO_{str(found['loc'][0]).upper()}: {message[:1].lower()}{message[1:]}")
+    return "; ".join(problems)

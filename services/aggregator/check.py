@@ -26,6 +26,7 @@ from services.aggregator.projection import (
     exhibitor_row,
     folding_of,
 )
+from services.aggregator.rebuild import Progress, events_of, known_sessions
 from shared.db import is_sqlite, read_only
 from shared.events import decode_event
 from shared.fold import LATE_AFTER, State, apply
@@ -36,18 +37,37 @@ SHOWN = 20  # differences listed per table and session
 
 
 def check(
-    engine: Engine, session_ids: Sequence[str] = (), late_after: timedelta = LATE_AFTER
+    engine: Engine,
+    session_ids: Sequence[str] = (),
+    late_after: timedelta = LATE_AFTER,
+    progress: Progress | None = None,
 ) -> list[str]:
-    """The differences between a rebuild and the live projections; empty when equal."""
+    """The differences between a rebuild and the live projections; empty when equal.
+    Raises UnknownSessionsError when a session asked for does not exist."""
     differences: list[str] = []
     with _snapshot(engine).connect() as conn:
+        known_sessions(conn, session_ids)
         ids = list(session_ids) or sorted(
             set(conn.execute(select(EVENTS.c.session_id).distinct()).scalars())
             | set(conn.execute(select(FIGURES.c.session_id)).scalars())
         )
+        told = _Told(progress, events_of(conn, ids) if progress else 0)
         for session_id in ids:
-            differences += _session(conn, session_id, late_after)
+            differences += _session(conn, session_id, late_after, told)
+        told(0)
     return differences
+
+
+class _Told:
+    """Adds up the events folded so far and tells the progress callable, if any."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self.progress:
+            self.progress(self.done, self.total)
 
 
 def _snapshot(engine: Engine) -> Engine:
@@ -60,11 +80,13 @@ def _snapshot(engine: Engine) -> Engine:
     return reader.execution_options(isolation_level="REPEATABLE READ")
 
 
-def _session(conn: Connection, session_id: str, late_after: timedelta) -> list[str]:
+def _session(conn: Connection, session_id: str, late_after: timedelta, told: _Told) -> list[str]:
     state = State()
     folding = folding_of(conn, session_id, late_after)
-    for payload, stored_at in _stored(conn, session_id):
-        apply(state, decode_event(payload), folding(stored_at))
+    for chunk in _stored(conn, session_id):
+        for payload, stored_at in chunk:
+            apply(state, decode_event(payload), folding(stored_at))
+        told(len(chunk))
     shadow: dict[str, Rows] = {
         "session_figures": {(session_id,): _figures(session_id, state)},
         "attendee_record": _keyed(
@@ -85,12 +107,12 @@ def _session(conn: Connection, session_id: str, late_after: timedelta) -> list[s
     return differences
 
 
-def _stored(conn: Connection, session_id: str) -> Iterator[tuple[str, Any]]:
-    """Each stored event of the session (the event store holds each once), as its payload
-    and when it was stored."""
+def _stored(conn: Connection, session_id: str) -> Iterator[list[tuple[str, Any]]]:
+    """The stored events of the session (the event store holds each once) in chunks, each
+    as its payload and when it was stored."""
     after = ""
     while rows := event_rows_at(conn, session_id, after, CHUNK):
-        yield from ((row.payload, row.stored_at) for row in rows)
+        yield [(row.payload, row.stored_at) for row in rows]
         after = rows[-1].event_id
 
 
