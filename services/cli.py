@@ -191,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = read_settings()
     runtime.configure_logging(settings)
+    if args.command != "up" and settings.log_level.upper() != "DEBUG":
+        # Alembic's steps are chatter at a terminal (`expo up` keeps them in var/log/up.log).
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     match args.command:
         case "up":
             supervisor.up(settings, verbose=args.verbose)
