@@ -187,13 +187,17 @@ def read_settings() -> Settings:
         refuse(described(error))
 
 
+def quiet_alembic(command: str, settings: Settings) -> None:
+    """Alembic's steps are chatter at a terminal (`expo up` keeps them in var/log/up.log)."""
+    if command != "up" and settings.log_level.upper() != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = read_settings()
     runtime.configure_logging(settings)
-    if args.command != "up" and settings.log_level.upper() != "DEBUG":
-        # Alembic's steps are chatter at a terminal (`expo up` keeps them in var/log/up.log).
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_alembic(args.command, settings)
     match args.command:
         case "up":
             supervisor.up(settings, verbose=args.verbose)
