@@ -23,7 +23,7 @@ lint: install
 	$(RUN) ruff check . && $(RUN) ruff format --check . && $(RUN) mypy .
 
 test: lint browser promtool
-	$(RUN) pytest
+	$(RUN) pytest -n 2 --dist loadfile
 
 browser:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver fonts-noto-cjk)

@@ -4,7 +4,7 @@
 few faults); `make test-faults` sets EXPO_FAULTS=full and runs every leg at full length.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,28 @@ def stack(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         started.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A fault run's verdict travels with its test report, so the summary has it even when
+    the test ran in another process (pytest-xdist)."""
+    report = yield
+    if report.when == "call" and VERDICTS:
+        report.user_properties.append(("fault verdict", "\n".join(VERDICTS)))
+        VERDICTS.clear()
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if VERDICTS:
+    lines = [
+        text
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        for name, text in getattr(report, "user_properties", [])
+        if name == "fault verdict"
+    ]
+    if lines:
         terminalreporter.section(f"fault suite ({PROFILE.name})")
-        for line in VERDICTS:
+        for line in lines:
             terminalreporter.write_line(line)
