@@ -10,7 +10,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from services.aggregator.consumer import Consumer, ConsumerConfig
+from services.aggregator.consumer import Consumer
+from services.aggregator.group import ConsumerConfig
 from shared import health, openapi, problem, runtime
 from shared.runtime import SyncRedis
 from shared.settings import Settings, get_settings

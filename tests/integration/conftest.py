@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import Engine
 
-from services.aggregator.consumer import Consumer, ConsumerConfig
+from services.aggregator.consumer import Consumer
+from services.aggregator.group import ConsumerConfig
 from services.api.app import create_app as create_api
 from services.ingest.app import create_app as create_ingest
 from shared.db import make_engine

@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from sqlmodel import Session
 
-from services.aggregator.consumer import Consumer, ConsumerConfig
+from services.aggregator.consumer import Consumer
+from services.aggregator.group import ConsumerConfig
 from services.ingest.app import create_app as create_ingest
 from shared import embedded_redis
 from shared.events import UPCASTERS, AttendeeCheckedIn, Category

@@ -6,7 +6,8 @@ import threading
 from typing import Any
 
 from services.aggregator.check import check
-from services.aggregator.consumer import Consumer, ConsumerConfig
+from services.aggregator.consumer import Consumer
+from services.aggregator.group import ConsumerConfig
 from shared.stream import stream_key
 from tests.conftest import new_id
 from tests.faults.audit import reference_figures
