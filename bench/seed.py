@@ -29,13 +29,7 @@ from sqlalchemy import make_url
 
 from bench.database import libpq, sqlite_connect
 from bench.workload import Workload, build, key_of
-from services.aggregator.projection import (
-    ATTENDEES,
-    COUNTRIES,
-    DEALS,
-    EVENTS,
-    EXHIBITORS,
-    FIGURES,
+from services.aggregator.records import (
     attendee_row,
     counters,
     country_row,
@@ -44,7 +38,15 @@ from services.aggregator.projection import (
 )
 from shared.events import Event, encode_event
 from shared.fold import State, Totals, fold
-from shared.tables import utcnow
+from shared.tables import (
+    ATTENDEES,
+    COUNTRIES,
+    DEALS,
+    EVENTS,
+    EXHIBITORS,
+    SESSION_FIGURES,
+    utcnow,
+)
 
 CHUNK = 50_000
 PARTS = 2  # worker processes making and folding events
@@ -127,7 +129,7 @@ def prepare(session_id: str, count: int, seed_value: int) -> Seed:
         "as_of": totals.as_of,
         "position": f"{1_700_000_000_000 + count - 1}-0",
     }
-    made.records[FIGURES.name] = _rows([figures])
+    made.records[SESSION_FIGURES.name] = _rows([figures])
     made.seconds = time.perf_counter() - started
     return made
 
@@ -179,7 +181,7 @@ def store(database_url: str, made: Seed) -> float:
     with _writer(database_url) as writer:
         for first in range(0, len(made.events), CHUNK):
             writer.write(EVENTS.name, EVENT_COLUMNS, made.events[first : first + CHUNK])
-        writer.clear(FIGURES.name, made.session_id)  # the API made an empty one for it
+        writer.clear(SESSION_FIGURES.name, made.session_id)  # the API made an empty one for it
         for table, (columns, rows) in made.records.items():
             if rows:
                 writer.write(table, columns, rows)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
 )
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
@@ -257,10 +258,26 @@ class CountryRef(SQLModel, table=True):
     refs: int = 0
 
 
-PROJECTION_TABLES: tuple[Table, ...] = tuple(
-    model.__table__  # type: ignore[union-attr]
-    for model in (SessionFigures, AttendeeRecord, DealRecord, ExhibitorRecord, CountryRef)
-)
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table a model declares (SQLModel leaves `__table__` untyped)."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(model)
+    return table
+
+
+# The tables as Core objects, typed: what queries are written against.
+EXPOS = table_of(Expo)
+SESSIONS = table_of(ExpoSession)
+BASELINES = table_of(Baseline)
+EVENTS = table_of(StoredEvent)
+REJECTED_SCANS = table_of(RejectedScan)
+SESSION_FIGURES = table_of(SessionFigures)
+ATTENDEES = table_of(AttendeeRecord)
+DEALS = table_of(DealRecord)
+EXHIBITORS = table_of(ExhibitorRecord)
+COUNTRIES = table_of(CountryRef)
+PROJECTION_TABLES = (SESSION_FIGURES, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES)
 
 
 def totals_of(row: Any) -> Totals:

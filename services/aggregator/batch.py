@@ -9,14 +9,8 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from services.aggregator import rejections
-from services.aggregator.projection import (
-    Entry,
-    Folded,
-    folding_of,
-    lock_session,
-    project,
-    store_new,
-)
+from services.aggregator.event_store import Entry, Folded, store_new
+from services.aggregator.projection import folding_of, lock_session, project
 from shared.fold import Conflict
 from shared.rejection import RejectedScan
 

@@ -11,25 +11,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select
 
-from services.aggregator.projection import (
-    ATTENDEES,
-    COUNTRIES,
-    DEALS,
-    EVENTS,
-    EXHIBITORS,
-    FIGURES,
+from services.aggregator.event_store import event_rows_at
+from services.aggregator.projection import folding_of
+from services.aggregator.rebuild import Progress, events_of, known_sessions
+from services.aggregator.records import (
     attendee_row,
     counters,
     country_row,
     deal_row,
-    event_rows_at,
     exhibitor_row,
-    folding_of,
 )
-from services.aggregator.rebuild import Progress, events_of, known_sessions
 from shared.db import is_sqlite, read_only
 from shared.events import decode_event
 from shared.fold import LATE_AFTER, State, apply
+from shared.tables import ATTENDEES, COUNTRIES, DEALS, EVENTS, EXHIBITORS, SESSION_FIGURES
 
 Rows = dict[tuple[Any, ...], dict[str, Any]]
 CHUNK = 5000
@@ -49,7 +44,7 @@ def check(
         known_sessions(conn, session_ids)
         ids = list(session_ids) or sorted(
             set(conn.execute(select(EVENTS.c.session_id).distinct()).scalars())
-            | set(conn.execute(select(FIGURES.c.session_id)).scalars())
+            | set(conn.execute(select(SESSION_FIGURES.c.session_id)).scalars())
         )
         told = _Told(progress, events_of(conn, ids) if progress else 0)
         for session_id in ids:
@@ -101,7 +96,7 @@ def _session(conn: Connection, session_id: str, late_after: timedelta, told: _To
         ),
     }
     differences = []
-    for table in (FIGURES, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES):
+    for table in (SESSION_FIGURES, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES):
         live = _live(conn, table, session_id, shadow[table.name])
         differences += _compare(session_id, table.name, live, shadow[table.name])
     return differences
@@ -140,7 +135,7 @@ def _live(conn: Connection, table: Table, session_id: str, shadow: Rows) -> Rows
         values = dict(row._mapping)
         if table is COUNTRIES and not values["refs"]:
             continue  # a country no longer named by anything is the same as no row
-        key = (session_id,) if table is FIGURES else tuple(list(values.values())[:2])
+        key = (session_id,) if table is SESSION_FIGURES else tuple(list(values.values())[:2])
         found[key] = values
     return found
 

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.aggregator import batch, report
+from services.aggregator.event_store import Entry
 from services.aggregator.group import ConsumerConfig, GroupConsumer, RawEntry
-from services.aggregator.projection import Entry
 from shared import metrics, rejection
 from shared.db import read_only
 from shared.runtime import SyncRedis

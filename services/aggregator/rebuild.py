@@ -6,11 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine, func, select, union
 
+from services.aggregator.event_store import event_rows_at
 from services.aggregator.projection import (
-    EVENTS,
-    FIGURES,
-    SESSIONS,
-    event_rows_at,
     folding_of,
     lock_session,
     project,
@@ -18,6 +15,7 @@ from services.aggregator.projection import (
 )
 from shared.events import decode_event
 from shared.fold import LATE_AFTER
+from shared.tables import EVENTS, SESSION_FIGURES, SESSIONS
 
 logger = logging.getLogger(__name__)
 CHUNK = 5000
@@ -64,7 +62,9 @@ def rebuild(
     with engine.begin() as conn:
         known_sessions(conn, session_ids)
         ids = list(session_ids) or sorted(
-            conn.execute(union(select(EVENTS.c.session_id), select(FIGURES.c.session_id))).scalars()
+            conn.execute(
+                union(select(EVENTS.c.session_id), select(SESSION_FIGURES.c.session_id))
+            ).scalars()
         )
         for session_id in ids:
             lock_session(conn, session_id)

@@ -7,9 +7,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.rejection import RejectedScan
-from shared.tables import RejectedScan as RejectedScanRow
-
-TABLE = RejectedScanRow.__table__  # type: ignore[attr-defined]
+from shared.tables import REJECTED_SCANS
 
 
 def store(conn: Connection, scans: Sequence[RejectedScan]) -> int:
@@ -30,5 +28,5 @@ def store(conn: Connection, scans: Sequence[RejectedScan]) -> int:
         }
         for scan in scans
     }
-    stmt = dialect.insert(TABLE).values(list(rows.values())).on_conflict_do_nothing()
-    return len(list(conn.execute(stmt.returning(TABLE.c.event_id))))
+    stmt = dialect.insert(REJECTED_SCANS).values(list(rows.values())).on_conflict_do_nothing()
+    return len(list(conn.execute(stmt.returning(REJECTED_SCANS.c.event_id))))

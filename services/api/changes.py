@@ -31,13 +31,10 @@ from sqlalchemy import (
 )
 
 from services.api.buckets import SLOT_SECONDS, Amount
-from shared.tables import AttendeeRecord, DealRecord, StoredEvent, yuan_of
+from shared.tables import ATTENDEES, DEALS, EVENTS, yuan_of
 
 Void = tuple[datetime, int]  # when the earliest void occurred, and its slot
 EPOCH = literal(datetime(1970, 1, 1, tzinfo=UTC))
-EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
-ATTENDEES = AttendeeRecord.__table__  # type: ignore[attr-defined]
-DEALS = DealRecord.__table__  # type: ignore[attr-defined]
 
 
 class Metric(StrEnum):

@@ -8,13 +8,19 @@ from sqlalchemy import Connection, bindparam, func, select
 from services.api import freshness
 from services.api.freshness import Backlog
 from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
-from services.api.standing import BASELINES, FIGURES, SESSIONS, Part, expo_parts
+from services.api.standing import (
+    Part,
+    expo_parts,
+)
 from shared.figures import Figures, total
 from shared.fold import Revisions
 from shared.problem import DomainError, Reason
-from shared.tables import Expo
-
-EXPOS = Expo.__table__  # type: ignore[attr-defined]
+from shared.tables import (
+    BASELINES,
+    EXPOS,
+    SESSION_FIGURES,
+    SESSIONS,
+)
 
 # Everything a display body is made of, except what never changes without it: a session's
 # countries and inside count change only in a fold, which moves its figures row; a baseline
@@ -28,11 +34,11 @@ VERSION = (
         SESSIONS.c.name,
         SESSIONS.c.ordinal,
         SESSIONS.c.status,
-        *FIGURES.c,
+        *SESSION_FIGURES.c,
     )
     .select_from(
         EXPOS.outerjoin(SESSIONS, SESSIONS.c.expo_id == EXPOS.c.id).outerjoin(
-            FIGURES, FIGURES.c.session_id == SESSIONS.c.id
+            SESSION_FIGURES, SESSION_FIGURES.c.session_id == SESSIONS.c.id
         )
     )
     .where(EXPOS.c.id == bindparam("expo_id"))

@@ -24,9 +24,8 @@ from sqlalchemy import Engine, Row, String, bindparam, func, select, tuple_
 
 from services.api.spreadsheet import Cell
 from shared.events import upcast
-from shared.tables import StoredEvent, UTCDateTime
+from shared.tables import EVENTS, UTCDateTime
 
-EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 ENVELOPE = (
     "event_id",
     "type",

@@ -24,9 +24,8 @@ from sqlalchemy import Engine, select
 
 from services.api.freshness import group_of
 from shared.stream import GROUP, UndecodableEntryError, from_fields, position_key, stream_key
-from shared.tables import StoredEvent
+from shared.tables import EVENTS
 
-EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 logger = logging.getLogger(__name__)
 
 

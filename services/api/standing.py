@@ -15,19 +15,14 @@ from shared.figures import Tally, total
 from shared.fold import Revisions, Totals
 from shared.stored import STORED
 from shared.tables import (
-    Baseline,
-    CountryRef,
+    BASELINES,
+    COUNTRIES,
+    REJECTED_SCANS,
+    SESSION_FIGURES,
+    SESSIONS,
     ExpoSession,
-    RejectedScan,
-    SessionFigures,
     totals_of,
 )
-
-FIGURES = SessionFigures.__table__  # type: ignore[attr-defined]
-COUNTRIES = CountryRef.__table__  # type: ignore[attr-defined]
-SESSIONS = ExpoSession.__table__  # type: ignore[attr-defined]
-BASELINES = Baseline.__table__  # type: ignore[attr-defined]
-REJECTED = RejectedScan.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +80,8 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
     ]
     ids = [s.id for s in sessions]
     rows = {
-        r.session_id: r for r in conn.execute(select(FIGURES).where(FIGURES.c.session_id.in_(ids)))
+        r.session_id: r
+        for r in conn.execute(select(SESSION_FIGURES).where(SESSION_FIGURES.c.session_id.in_(ids)))
     }
     countries: dict[str, set[str]] = {}
     for ref in conn.execute(
@@ -118,9 +114,9 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
 
 def rejected_scans(conn: Connection, session_id: str) -> dict[str, int]:
     counts = conn.execute(
-        select(REJECTED.c.reason, func.count())
-        .where(REJECTED.c.session_id == session_id)
-        .group_by(REJECTED.c.reason)
+        select(REJECTED_SCANS.c.reason, func.count())
+        .where(REJECTED_SCANS.c.session_id == session_id)
+        .group_by(REJECTED_SCANS.c.reason)
     )
     return {reason: int(n) for reason, n in counts}
 

@@ -19,10 +19,8 @@ from sqlalchemy import Engine, select
 from shared.db import read_only
 from shared.events import AttendeeCheckedIn, Event
 from shared.problem import DomainError, Reason
-from shared.tables import Expo, ExpoSession
+from shared.tables import EXPOS, SESSIONS
 
-SESSIONS = ExpoSession.__table__  # type: ignore[attr-defined]
-EXPOS = Expo.__table__  # type: ignore[attr-defined]
 MARGIN = timedelta(days=1)
 
 

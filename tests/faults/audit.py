@@ -19,7 +19,7 @@ from services.ingest.requests import BatchItem
 from shared.figures import Tally
 from shared.fold import fold
 from shared.stream import GROUP, dead_letter_key, stream_key
-from shared.tables import StoredEvent
+from shared.tables import EVENTS
 from tests.faults.load import Item, Load
 from tests.faults.stack import Stack
 from tests.wait import wait_until
@@ -28,7 +28,6 @@ ITEMS: TypeAdapter[BatchItem] = TypeAdapter(BatchItem)
 CATCH_UP_TIMEOUT = 900.0
 STALL_SECONDS = 60.0
 PENDING_SECONDS = 15.0  # beyond the claim idle time, for the last acks to land
-EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 
 Figures = dict[str, Any]
 

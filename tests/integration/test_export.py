@@ -21,13 +21,12 @@ from sqlalchemy import select, text
 from services.api.app import create_app as create_api
 from services.api.event_log import HEADER
 from services.api.export import FIGURES_HEADER
-from shared.tables import StoredEvent
+from shared.tables import EVENTS
 from tests.conftest import new_id
 from tests.integration.conftest import ADMIN, Stack
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 # Two check-ins at the same moment: event_id decides their order.
 SAME_TIME = "2025-09-26T09:00:00+08:00"
 OPENING_DAY = date(2025, 9, 26)  # the day of the times the events are posted at

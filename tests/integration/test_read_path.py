@@ -10,11 +10,10 @@ from sqlalchemy import text, update
 
 from services.aggregator.check import check
 from shared.db import make_engine, read_only
-from shared.tables import SessionFigures
+from shared.tables import SESSION_FIGURES
 from tests.integration.conftest import Stack
 from tests.integration.test_figures_api import checkin
 
-FIGURES = SessionFigures.__table__  # type: ignore[attr-defined]
 # Far below the 30 s a read would wait for SQLite's write lock if it queued behind it.
 PROMPT_SECONDS = 5.0
 
@@ -32,9 +31,9 @@ def test_reads_answer_while_a_fold_holds_its_write_transaction_open(stack: Stack
     ]
     with stack.engine.begin() as fold:  # as the aggregator's fold does, uncommitted
         fold.execute(
-            update(FIGURES)
-            .where(FIGURES.c.session_id == session)
-            .values(checkins=FIGURES.c.checkins + 1000)
+            update(SESSION_FIGURES)
+            .where(SESSION_FIGURES.c.session_id == session)
+            .values(checkins=SESSION_FIGURES.c.checkins + 1000)
         )
         for path in paths:
             started = time.monotonic()
@@ -87,9 +86,9 @@ def test_ingest_checks_and_the_rebuild_check_go_on_while_a_fold_holds_its_transa
     body = {"session_id": session, "attendee_id": "A2", "category": "media", "country": "DE"}
     with stack.engine.begin() as fold:  # as the aggregator's fold does, uncommitted
         fold.execute(
-            update(FIGURES)
-            .where(FIGURES.c.session_id == session)
-            .values(checkins=FIGURES.c.checkins + 1000)
+            update(SESSION_FIGURES)
+            .where(SESSION_FIGURES.c.session_id == session)
+            .values(checkins=SESSION_FIGURES.c.checkins + 1000)
         )
         started = time.monotonic()
         assert stack.ingest.post("/v1/checkins", json=body, headers=desk).status_code == 202

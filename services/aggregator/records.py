@@ -1,0 +1,105 @@
+"""Rows of the projection tables and the fold's state, each way: every mapping between a
+`session_figures`, `attendee_record`, `deal_record`, `exhibitor_record` or `country_ref` row
+and what `shared.fold` works on."""
+
+from typing import Any
+from uuid import UUID
+
+from shared.events import Category, DealKind
+from shared.fold import Attendee, Deal, Exhibitor, Signing, Totals
+from shared.tables import fen_of, yuan_of
+
+COUNTER_COLUMNS = (
+    "checkins",
+    *(c.value for c in Category),
+    *(k.value for k in DealKind),
+    "deal_value_fen",
+    "exhibitors",
+    "projects_on_display",
+    "countries",
+    "inside_now",
+    "late_events",
+    "after_close",
+)
+
+
+def attendee_of(row: Any) -> Attendee:
+    first = None
+    if row.first_event_id is not None:
+        first = (row.first_occurred_at, UUID(row.first_event_id))
+    category = Category(row.category) if row.category is not None else None
+    latest = (row.latest_occurred_at, UUID(row.latest_event_id))
+    return Attendee(first, category, latest, row.inside)
+
+
+def attendee_row(session_id: str, attendee_id: str, attendee: Attendee) -> dict[str, Any]:
+    first = attendee.first
+    return {
+        "session_id": session_id,
+        "attendee_id": attendee_id,
+        "first_occurred_at": first[0] if first else None,
+        "first_event_id": str(first[1]) if first else None,
+        "category": attendee.category.value if attendee.category else None,
+        "latest_occurred_at": attendee.latest[0],
+        "latest_event_id": str(attendee.latest[1]),
+        "inside": attendee.inside,
+    }
+
+
+def deal_of(row: Any) -> Deal:
+    signing = None
+    if row.signed_event_id is not None:
+        signing = Signing(
+            first=(row.signed_occurred_at, UUID(row.signed_event_id)),
+            kind=DealKind(row.kind),
+            amount_cny=yuan_of(row.amount_fen),
+            counterparty_country=row.counterparty_country,
+            content=row.content,
+        )
+    return Deal(signing=signing, voided=row.voided)
+
+
+def counters(totals: Totals) -> dict[str, int]:
+    """The `session_figures` counter columns of some totals."""
+    return {
+        "checkins": totals.checkins,
+        **{c.value: n for c, n in totals.by_category.items()},
+        **{k.value: n for k, n in totals.by_kind.items()},
+        "deal_value_fen": fen_of(totals.deal_value_cny),
+        "exhibitors": totals.exhibitors,
+        "projects_on_display": totals.projects_on_display,
+        "countries": totals.countries,
+        "inside_now": totals.inside_now,
+        "late_events": totals.revisions.late_events,
+        "after_close": totals.revisions.after_close,
+    }
+
+
+def exhibitor_row(session_id: str, exhibitor_id: str, exhibitor: Exhibitor) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "exhibitor_id": exhibitor_id,
+        "first_occurred_at": exhibitor.first[0],
+        "first_event_id": str(exhibitor.first[1]),
+        "projects_on_display": exhibitor.projects_on_display,
+        "country": exhibitor.country,
+    }
+
+
+def country_row(session_id: str, country: str, refs: int) -> dict[str, Any]:
+    return {"session_id": session_id, "country": country, "refs": refs}
+
+
+def deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
+    signing = deal.signing
+    return {
+        "session_id": session_id,
+        "deal_id": deal_id,
+        "signed_occurred_at": signing.first[0] if signing else None,
+        "signed_event_id": str(signing.first[1]) if signing else None,
+        "kind": signing.kind.value if signing else None,
+        "amount_fen": fen_of(signing.amount_cny) if signing else None,
+        "counterparty_country": signing.counterparty_country if signing else None,
+        "content": signing.content if signing else None,
+        "voided": deal.voided,
+    }
