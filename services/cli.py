@@ -173,7 +173,7 @@ def parser() -> argparse.ArgumentParser:
     history = commands.add_parser(
         "import-history", help="add baselines of editions before the system, from CSV or YAML"
     )
-    history.add_argument("file", help="a .csv, .yaml or .yml file (see the README)")
+    history.add_argument("file", help="a .csv, .yaml or .yml file (see docs/operate.md)")
     operator.add_commands(commands, token_commands)
     usage.explain(root)
     return root

@@ -1,4 +1,4 @@
-"""Figures as people read them (`F` in DESIGN §5), and how editions add up.
+"""Figures as people read them (`F` in docs/design.md §5), and how editions add up.
 
 Additive figures add. Countries are a set: across editions they are the size of the union,
 which is only known when every part knows its list; where one part (a baseline from before

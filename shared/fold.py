@@ -1,4 +1,4 @@
-"""The fold: what the figures of a session mean (DESIGN §4), as a pure function.
+"""The fold: what the figures of a session mean (docs/design.md §4), as a pure function.
 
 `apply(state, event)` folds one NEW event into `state` (the caller drops events whose
 `event_id` it has already folded; `fold` does so for a plain list). It is deterministic and

@@ -1,4 +1,4 @@
-"""Money and other exact quantities as text on the wire (DESIGN §3).
+"""Money and other exact quantities as text on the wire (docs/design.md §3).
 
 A money string is ASCII digits, an optional point and at most two places (a rate: at most
 ten), nothing else: no exponent, sign, spaces, full-width digits, and never a JSON number.

@@ -19,7 +19,7 @@ class ProblemItem(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem; `reason` is one of a closed set of codes (the README lists them)."""
+    """An RFC 9457 problem; `reason` is one of a closed set of codes (docs/api.md lists them)."""
 
     type: str = Field(description="urn:expo-tally:problem:<reason>")
     title: str

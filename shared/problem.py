@@ -26,7 +26,7 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class Reason(StrEnum):
-    """The closed set of reasons a request is refused (listed in the README)."""
+    """The closed set of reasons a request is refused (listed in docs/api.md, "Errors")."""
 
     VALIDATION_FAILED = "validation_failed"
     MALFORMED_BODY = "malformed_body"

@@ -1,4 +1,4 @@
-"""Identifiers and free text as people and scanners send them (DESIGN §3).
+"""Identifiers and free text as people and scanners send them (docs/design.md §3).
 
 An identifier (`attendee_id`, `deal_id`, `exhibitor_id`, `desk_id`) is printable text with
 no whitespace at either end and no character of the Unicode categories Cc (control), Cf

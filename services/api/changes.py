@@ -2,7 +2,7 @@
 per five-minute slot of UTC, what each figure gained (or, for a voided deal, lost), counted
 by `occurred_at` — so a late upload lands where it happened, not where it arrived.
 
-Definitions, matching the fold's (DESIGN §4):
+Definitions, matching the fold's (docs/design.md §4):
 - `checkins`: entry scans, at the time of each scan;
 - `attendees`: each attendee once, at their earliest entry;
 - `deals`, `deal_value_cny`: a deal counts from the time of the signing that counts until

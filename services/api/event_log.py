@@ -2,7 +2,7 @@
 its payload by name, and the payload itself exactly as it was accepted.
 
 Order: `occurred_at`, then `event_id`, the order that decides which event is "first" in
-the fold (DESIGN §4); the same rows always come in the same order. Stream positions are
+the fold (docs/design.md §4); the same rows always come in the same order. Stream positions are
 not used: entries a dead consumer left pending are folded after later ones.
 
 The rows are read a page at a time by keyset (the index on session_id, occurred_at,

@@ -150,7 +150,7 @@ class TokenIssued(BaseModel):
 
 
 class RevisionsPublic(BaseModel):
-    """Figures already shown that late events changed afterwards (DESIGN §4)."""
+    """Figures already shown that late events changed afterwards (docs/design.md §4)."""
 
     late_events: int = Field(
         description="Events folded more than EXPO_LATE_AFTER_SECONDS (120) after they "

@@ -19,7 +19,7 @@ PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus.yml"
 RULES = ROOT / "deploy" / "rules" / "expo.rules.yml"
 RULE_TESTS = ROOT / "deploy" / "rules" / "expo.test.yml"
 DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
-README = ROOT / "README.md"
+RUNBOOK = ROOT / "docs" / "operate.md"
 
 # The secrets docker-compose.yml requires (`${VAR:?...}`), as dummies.
 REQUIRED_SECRETS = {

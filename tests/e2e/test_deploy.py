@@ -13,11 +13,11 @@ from tests.e2e.deploy import (
     COMPOSE_FILE,
     DASHBOARDS,
     PROMETHEUS_CONFIG,
-    README,
     REQUIRED_SECRETS,
     ROOT,
     RULE_TESTS,
     RULES,
+    RUNBOOK,
     alert_rules,
     compose,
     dashboard_expressions,
@@ -145,8 +145,8 @@ def test_the_dashboard_queries_are_valid_promql_on_the_provisioned_datasource(
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_readme_has_a_runbook_for_every_alert() -> None:
-    readme = README.read_text()
+def test_the_operations_guide_has_a_runbook_for_every_alert() -> None:
+    runbook = RUNBOOK.read_text()
     for rule in alert_rules():
-        assert f"\n#### {rule['alert']}\n" in readme, rule["alert"]
-        assert rule["annotations"]["runbook"] == f"README.md#{rule['alert'].lower()}"
+        assert f"\n#### {rule['alert']}\n" in runbook, rule["alert"]
+        assert rule["annotations"]["runbook"] == f"docs/operate.md#{rule['alert'].lower()}"

@@ -1,4 +1,5 @@
-"""The event contract (DESIGN §3): exact money, valid codes, and nothing unexpected accepted."""
+"""The event contract (docs/design.md §3): exact money, valid codes, and nothing unexpected
+accepted."""
 
 import json
 from datetime import datetime, timedelta, timezone

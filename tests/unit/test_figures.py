@@ -1,4 +1,5 @@
-"""How editions add up (DESIGN §4, "Across sessions") and how figures read (DESIGN §5, `F`)."""
+"""How editions add up (docs/design.md §4, "Across sessions") and how figures read
+(docs/design.md §5, `F`)."""
 
 import json
 from decimal import Decimal

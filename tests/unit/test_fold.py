@@ -1,4 +1,4 @@
-"""The fold, case by case: what each figure of a session means (DESIGN §4).
+"""The fold, case by case: what each figure of a session means (docs/design.md §4).
 
 Most cases fold their events in EVERY order of arrival (`folded`) and check that the figures
 do not depend on it; the cases about "arrives late" also replay one explicit order with

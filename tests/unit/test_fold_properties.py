@@ -1,4 +1,4 @@
-"""The figures are a function of the SET of events (DESIGN §4), checked with Hypothesis.
+"""The figures are a function of the SET of events (docs/design.md §4), checked with Hypothesis.
 
 Random event sets live in a small world (a few attendees, deals, exhibitors and countries,
 four possible minutes) so that repeat scans, re-signings, voids before signings and ties on
@@ -6,7 +6,8 @@ four possible minutes) so that repeat scans, re-signings, voids before signings 
 sometimes exits, so attendees leave, come back, and are sometimes known only from an exit.
 Each set is delivered in a random order with random redeliveries (so scans older than ones
 already folded arrive late, as a desk's offline queue uploads them), and the fold must agree
-with `reference`, a direct reading of DESIGN §4 and issue 3 that shares no code with the fold.
+with `reference`, a direct reading of docs/design.md §4 and issue 3 that shares no code with
+the fold.
 """
 
 from collections import Counter
@@ -105,7 +106,7 @@ def deliveries(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
     return events, draw(st.permutations([*events, *again]))
 
 
-# --- the reference: DESIGN §4 read literally -----------------------------------------------
+# --- the reference: docs/design.md §4 read literally ---------------------------------------
 
 
 @dataclass(frozen=True)
