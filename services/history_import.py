@@ -25,23 +25,15 @@ from sqlmodel import Session, select
 
 from services.api.admin import ordinals_taken
 from services.api.schemas import BaselineCreate
+from shared import vocabulary
 from shared.problem import DomainError
 from shared.tables import Baseline, Expo
 
-FIGURES = (
-    "checkins",
-    "attendees",
-    "professional_attendees",
-    "deals",
-    "deal_value_cny",
-    "countries",
-    "exhibitors",
-    "projects_on_display",
-)
+FIGURES = vocabulary.history_fields()
 
 Progress = Callable[[int, int], None]  # told (rows stored so far, rows in the file)
 
-WHOLE_NUMBERS = ("first_ordinal", "last_ordinal", *(f for f in FIGURES if f != "deal_value_cny"))
+WHOLE_NUMBERS = ("first_ordinal", "last_ordinal", *vocabulary.whole_numbers(FIGURES))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from services.api.spreadsheet import (
     csv_chunks,
     xlsx_chunks,
 )
+from shared import vocabulary
 from shared.events import Category, DealKind
 from shared.figures import Figures
 from shared.openapi import READ, problems
@@ -44,19 +45,7 @@ XLSX_BODY = {
     "description": "An XLSX workbook of one sheet, as an attachment.",
     "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
 }
-FIGURES = (
-    "checkins",
-    "attendees",
-    "professional_attendees",
-    *(f"attendees_{category}" for category in Category),
-    "deals",
-    *(f"deals_{kind}" for kind in DealKind),
-    "deal_value_cny",
-    "countries",
-    "countries_exact",
-    "exhibitors",
-    "projects_on_display",
-)
+FIGURES = vocabulary.export_columns()
 EDITION = ("kind", "label", "first_ordinal", "last_ordinal", "session_id", "status", "as_of")
 FIGURES_HEADER = (*EDITION, *FIGURES, *(f"cumulative_{name}" for name in FIGURES))
 
