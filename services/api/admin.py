@@ -22,8 +22,8 @@ from services.api.schemas import (
 from services.api.standing import baseline_tally
 from shared import auth, reference
 from shared.body import StrictJsonRoute
+from shared.errors import DomainError, Reason
 from shared.openapi import ADMIN, problems
-from shared.problem import DomainError, Reason
 from shared.tables import Baseline, Expo, ExpoSession, SessionFigures
 
 router = APIRouter(tags=["reference data"], route_class=StrictJsonRoute)

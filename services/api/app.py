@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from services.api import admin, display, export, live, operations, pages, reads, timeline
 from services.api.deps import Resources
 from shared import health, openapi, problem, runtime
+from shared.instrument import RequestMetrics
+from shared.problem import BodyLimit
 from shared.settings import Settings, get_settings
 
 
@@ -32,7 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Live figures of trade expos: this edition, every edition before it.",
         lifespan=lifespan,
     )
-    app.add_middleware(display.Hits)  # inside the metrics and body limit (installed next)
+    # Outermost last: request metrics see every answer, the body limit runs before any
+    # route, and display hits are answered inside both.
+    app.add_middleware(display.Hits)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)
     problem.install(app)
     openapi.install(app)
     app.include_router(display.router)  # first: screens poll it far more than anything else

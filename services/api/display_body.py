@@ -9,9 +9,9 @@ from services.api import freshness
 from services.api.freshness import Backlog
 from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
 from services.api.standing import BASELINES, FIGURES, SESSIONS, Part, expo_parts
+from shared.errors import DomainError, Reason
 from shared.figures import Figures, total
 from shared.fold import Revisions
-from shared.problem import DomainError, Reason
 from shared.tables import Expo
 
 EXPOS = Expo.__table__  # type: ignore[attr-defined]

@@ -10,9 +10,9 @@ from sqlmodel import col, select
 
 from services.api.deps import AdminDep, DbDep, ReadDbDep
 from shared import dead_letters, reference
+from shared.errors import DomainError, Reason
 from shared.events import SessionId
 from shared.openapi import ADMIN, problems
-from shared.problem import DomainError, Reason
 from shared.runtime import SyncRedis
 from shared.stream import EntryId
 from shared.tables import ApiToken, ExpoSession

@@ -31,6 +31,8 @@ from shared import health, openapi, problem, runtime
 from shared.auth import Principal, Role, bearer_secret
 from shared.body import StrictJsonRoute
 from shared.events import Id64
+from shared.instrument import RequestMetrics
+from shared.problem import BodyLimit
 from shared.runtime import AsyncClient
 from shared.settings import Settings, get_settings
 
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.router.route_class = StrictJsonRoute
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)
     problem.install(app)
     openapi.install(app)
     origins = settings.cors_origins or [

@@ -18,8 +18,8 @@ from services.ingest.limiter import RateLimiter
 from services.ingest.requests import Accepted, BatchItem, BatchResult, EventRequest, ItemResult
 from shared import metrics, rejection
 from shared.auth import Principal, Role, authorize
+from shared.errors import DomainError, Reason, validation_errors
 from shared.events import Event
-from shared.problem import DomainError, Reason, validation_errors
 
 logger = logging.getLogger(__name__)
 

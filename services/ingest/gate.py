@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from shared.db import read_only
+from shared.errors import DomainError, Reason
 from shared.events import AttendeeCheckedIn, Event
-from shared.problem import DomainError, Reason
 from shared.tables import Expo, ExpoSession
 
 SESSIONS = ExpoSession.__table__  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.ingest.gate import SessionState, admit
-from shared.problem import DomainError, Reason
+from shared.errors import DomainError, Reason
 
 from .factories import SESSION_ID, checkin, registered, signed, voided
 
