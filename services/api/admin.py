@@ -24,10 +24,10 @@ from shared import auth, reference
 from shared.body import StrictJsonRoute
 from shared.errors import DomainError, Reason
 from shared.openapi import ADMIN, problems
+from shared.session import SessionStatus, check_transition
 from shared.tables import Baseline, Expo, ExpoSession, SessionFigures
 
 router = APIRouter(tags=["reference data"], route_class=StrictJsonRoute)
-TRANSITIONS = {("planned", "open"), ("open", "closed")}
 
 
 def get_expo(db: Session, expo_id: str) -> Expo:
@@ -120,15 +120,12 @@ def change_session(
     """Open a planned session, or close an open one. Closing keeps accepting late uploads
     of events that occurred before the moment it closed."""
     session = get_session(db, session_id)
-    if session.status != body.status:
-        if (session.status, body.status) not in TRANSITIONS:
-            raise DomainError(
-                Reason.INVALID_TRANSITION,
-                f"a {session.status} session cannot become {body.status}",
-            )
+    current, wanted = SessionStatus(session.status), SessionStatus(body.status)
+    check_transition(current, wanted)
+    if current != wanted:
         now = datetime.now(UTC)
-        session.status = body.status
-        if body.status == "open":
+        session.status = wanted
+        if wanted is SessionStatus.OPEN:
             session.opened_at = now
         else:
             session.closed_at = now

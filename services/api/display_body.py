@@ -12,6 +12,7 @@ from services.api.standing import BASELINES, FIGURES, SESSIONS, Part, expo_parts
 from shared.errors import DomainError, Reason
 from shared.figures import Figures, total
 from shared.fold import Revisions
+from shared.session import SHOWN_FIRST
 from shared.tables import Expo
 
 EXPOS = Expo.__table__  # type: ignore[attr-defined]
@@ -61,8 +62,8 @@ def _compact(figures: Figures) -> DisplayFigures:
 def _shown(parts: list[Part]) -> Part | None:
     """The open session (the latest, if several), else the latest that is not planned."""
     sessions = [p for p in parts if p.session is not None]
-    for wanted in ({"open"}, {"closed"}, {"planned"}):
-        candidates = [p for p in sessions if p.session and p.session.status in wanted]
+    for wanted in SHOWN_FIRST:
+        candidates = [p for p in sessions if p.session and p.session.status == wanted]
         if candidates:
             return candidates[-1]
     return None

@@ -12,7 +12,6 @@ from redis.exceptions import RedisError
 
 from services.ingest.cache import ReferenceCache
 from services.ingest.coalesce import AnyPipeline, Coalescer
-from services.ingest.gate import admit
 from services.ingest.idempotency import Appender, Outcome, fingerprint
 from services.ingest.limiter import RateLimiter
 from services.ingest.requests import Accepted, BatchItem, BatchResult, EventRequest, ItemResult
@@ -20,6 +19,7 @@ from shared import metrics, rejection
 from shared.auth import Principal, Role, authorize
 from shared.errors import DomainError, Reason, validation_errors
 from shared.events import Event
+from shared.session import admit
 
 logger = logging.getLogger(__name__)
 

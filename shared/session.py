@@ -1,38 +1,56 @@
-"""Which sessions take events: unknown 404, planned 409, closed only for events that
-occurred before it was closed (late uploads from desks that were offline), and check-ins
-only on the session's days, a day either side, in the expo's timezone (409
-occurred_outside_session).
+"""A session's lifecycle and which events it takes.
 
-Deals, voids and exhibitor registrations have no such window: a deal signed the week
-before the expo and logged at its ceremony, a void after the expo, an exhibitor registered
-months ahead are all real. A closed session still refuses them when they occurred after it
-closed."""
+A session is `planned` when created, then `open`, then `closed`; nothing else. What it
+takes by status:
 
-from collections.abc import Iterable
+- planned: nothing (409 session_not_open);
+- open: every event; a check-in only on the session's days, a day either side, in the
+  expo's timezone (409 occurred_outside_session);
+- closed: only events that occurred before it closed (late uploads from desks that were
+  offline; 409 session_closed), check-ins again only on its days.
+
+Deals, voids and exhibitor registrations have no such window: a deal signed the week before
+the expo and logged at its ceremony, a void after the expo, an exhibitor registered months
+ahead are all real. An unknown session refuses everything (404 unknown_session).
+"""
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-
-from shared.db import read_only
 from shared.errors import DomainError, Reason
 from shared.events import AttendeeCheckedIn, Event
-from shared.tables import Expo, ExpoSession
 
-SESSIONS = ExpoSession.__table__  # type: ignore[attr-defined]
-EXPOS = Expo.__table__  # type: ignore[attr-defined]
 MARGIN = timedelta(days=1)
+
+
+class SessionStatus(StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+TRANSITIONS = frozenset(
+    {(SessionStatus.PLANNED, SessionStatus.OPEN), (SessionStatus.OPEN, SessionStatus.CLOSED)}
+)
+# Which session an expo's display shows: the open one, else the latest closed, else planned.
+SHOWN_FIRST = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.PLANNED)
+
+
+def check_transition(current: SessionStatus, wanted: SessionStatus) -> None:
+    """Raise unless a `current` session may become `wanted` (staying the same is no change)."""
+    if current != wanted and (current, wanted) not in TRANSITIONS:
+        raise DomainError(Reason.INVALID_TRANSITION, f"a {current} session cannot become {wanted}")
 
 
 @dataclass(frozen=True, slots=True)
 class SessionState:
-    """What ingest remembers of a session: its status, and its days in the expo's zone
+    """What admission needs of a session: its status, and its days in the expo's zone
     (dates and timezone never change once created)."""
 
     id: str
-    status: str
+    status: SessionStatus
     closed_at: datetime | None
     starts_on: date
     ends_on: date
@@ -44,39 +62,16 @@ class SessionState:
         return self.starts_on - MARGIN <= day <= self.ends_on + MARGIN
 
 
-def load_sessions(engine: Engine, session_ids: Iterable[str]) -> dict[str, SessionState]:
-    ids = sorted(set(session_ids))
-    query = (
-        select(
-            SESSIONS.c.id,
-            SESSIONS.c.status,
-            SESSIONS.c.closed_at,
-            SESSIONS.c.starts_on,
-            SESSIONS.c.ends_on,
-            EXPOS.c.timezone,
-        )
-        .join(EXPOS, EXPOS.c.id == SESSIONS.c.expo_id)
-        .where(SESSIONS.c.id.in_(ids))
-    )
-    with read_only(engine).connect() as conn:
-        return {row.id: _state(row) for row in conn.execute(query)}
-
-
-def _state(row: Any) -> SessionState:
-    zone = ZoneInfo(row.timezone)
-    return SessionState(row.id, row.status, row.closed_at, row.starts_on, row.ends_on, zone)
-
-
 def admit(session: SessionState | None, event: Event) -> None:
     """Raise the reason `event` is refused by its session."""
     session_id, occurred_at = event.session_id, event.occurred_at
     if session is None:
         raise DomainError(Reason.UNKNOWN_SESSION, f"there is no session {session_id!r}")
-    if session.status == "planned":
+    if session.status is SessionStatus.PLANNED:
         raise DomainError(
             Reason.SESSION_NOT_OPEN, f"session {session_id!r} is planned and not open yet"
         )
-    if session.status == "closed" and (
+    if session.status is SessionStatus.CLOSED and (
         session.closed_at is None or occurred_at >= session.closed_at
     ):
         raise DomainError(
