@@ -3,11 +3,11 @@
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.api.deps import AdminDep, DbDep, ReadDbDep, ReaderDep
+from services.api.deps import AdminDep, DbDep, ReadDbDep, ReaderDep, RedisDep
 from services.api.schemas import (
     BaselineCreate,
     BaselinePublic,
@@ -115,7 +115,7 @@ def read_session(session_id: str, _: ReaderDep, db: ReadDbDep) -> SessionPublic:
 
 @router.patch("/v1/sessions/{session_id}", responses=problems(*ADMIN, 404, 409))
 def change_session(
-    session_id: str, body: SessionPatch, request: Request, _: AdminDep, db: DbDep
+    session_id: str, body: SessionPatch, redis: RedisDep, _: AdminDep, db: DbDep
 ) -> SessionPublic:
     """Open a planned session, or close an open one. Closing keeps accepting late uploads
     of events that occurred before the moment it closed."""
@@ -132,7 +132,7 @@ def change_session(
         db.add(session)
         db.commit()
         db.refresh(session)
-        reference.mark_changed(request.app.state.redis)
+        reference.mark_changed(redis)
     return SessionPublic.model_validate(session, from_attributes=True)
 
 

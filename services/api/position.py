@@ -18,11 +18,11 @@ transaction committed), so figures read after it include the entry.
 import logging
 from typing import Any
 
-from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine, select
 
 from services.api.freshness import group_of
+from shared.runtime import SyncRedis
 from shared.stream import GROUP, UndecodableEntryError, from_fields, position_key, stream_key
 from shared.tables import StoredEvent
 
@@ -30,7 +30,7 @@ EVENTS = StoredEvent.__table__  # type: ignore[attr-defined]
 logger = logging.getLogger(__name__)
 
 
-def folded(redis: Redis, engine: Engine, session_id: str, position: str) -> bool:
+def folded(redis: SyncRedis, engine: Engine, session_id: str, position: str) -> bool:
     """True once the entry at `position` of the session's stream is in the figures (or
     was set aside as a dead letter); False while it may still change them, or while Redis
     cannot tell."""
@@ -48,7 +48,7 @@ def folded(redis: Redis, engine: Engine, session_id: str, position: str) -> bool
         return False
 
 
-def _folded(redis: Redis, engine: Engine, key: str, position: str) -> bool:
+def _folded(redis: SyncRedis, engine: Engine, key: str, position: str) -> bool:
     info: Any = redis.xinfo_stream(key)
     if _after(position, info["last-generated-id"]):
         return False
@@ -84,7 +84,7 @@ def _stored(engine: Engine, session_id: str, event_id: str) -> bool:
         return conn.execute(query).first() is not None
 
 
-def _acknowledged(redis: Redis, key: str, position: str) -> bool:
+def _acknowledged(redis: SyncRedis, key: str, position: str) -> bool:
     """Delivered to the group and no longer pending: folded (or dead-lettered)."""
     group = group_of(redis.xinfo_groups(key))
     if group is None or _after(position, group["last-delivered-id"]):

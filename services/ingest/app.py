@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
 from services.ingest import admission
 from services.ingest.admission import Admission
@@ -34,16 +35,29 @@ from shared.body import StrictJsonRoute
 from shared.events import Id64
 from shared.instrument import RequestMetrics
 from shared.problem import BodyLimit
-from shared.runtime import AsyncClient
+from shared.runtime import AsyncClient, SyncRedis
 from shared.settings import Settings, get_settings
 
 
 @dataclass
 class Resources:
+    """What ingest uses, built once in the app's lifespan."""
+
     settings: Settings
     engine: Engine
-    redis: AsyncClient
+    redis: AsyncClient  # appends and the reference cache's change mark
+    sync_redis: SyncRedis  # the health check's
     admission: Admission
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        self.sync_redis.close()
+        self.engine.dispose()
+
+
+def resources_of(app: Starlette) -> Resources:
+    found: Resources = app.state.resources
+    return found
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,13 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             RateLimiter(settings.rate_limit_events_per_second),
         )
-        resources = Resources(settings, engine, redis, admitting)
+        sync_redis = runtime.sync_redis(settings)
+        resources = Resources(settings, engine, redis, sync_redis, admitting)
         app.state.resources = resources
-        app.state.sync_redis = runtime.sync_redis(settings)
         yield
-        await resources.redis.aclose()
-        app.state.sync_redis.close()
-        resources.engine.dispose()
+        await resources.close()
 
     app = FastAPI(
         title="Expo tally ingest",
@@ -94,8 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         health.router(
             {
-                "redis": health.redis_check(lambda: app.state.sync_redis),
-                "sql": health.sql_check(lambda: app.state.resources.engine),
+                "redis": health.redis_check(lambda: resources_of(app).sync_redis),
+                "sql": health.sql_check(lambda: resources_of(app).engine),
             }
         )
     )
@@ -103,16 +115,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _resources(request: Request) -> Resources:  # async: no thread pool hop
-    resources: Resources = request.app.state.resources
-    return resources
-
-
-async def _principal(
+async def _principal(  # async: no thread pool hop
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     secret = bearer_secret(authorization)
-    reference = (await _resources(request)).admission.reference
+    reference = resources_of(request.app).admission.reference
     await reference.refresh()
     return await reference.principal(secret)
 
@@ -120,8 +127,7 @@ async def _principal(
 def _admission(request: Request) -> Admission:
     """The admitting resources, read from the app's state (not a dependency: each one
     FastAPI solves costs more per request than the lookup)."""
-    resources: Resources = request.app.state.resources
-    return resources.admission
+    return resources_of(request.app).admission
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
