@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from services.api.admin import ordinals_taken
 from services.api.schemas import BaselineCreate
 from shared import vocabulary
-from shared.problem import DomainError
+from shared.errors import DomainError
 from shared.tables import Baseline, Expo
 
 FIGURES = vocabulary.history_fields()

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from services.console import FAILED, refuse
 from services.ingest.cache import MAX_AGE
 from shared import dead_letters, reference, runtime
-from shared.problem import DomainError
+from shared.errors import DomainError
 from shared.runtime import SyncRedis
 from shared.settings import Settings
 from shared.tables import ApiToken, ExpoSession

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from shared.problem import DomainError, Reason
+from shared.errors import DomainError, Reason
 from shared.tables import ApiToken
 
 TOKEN_PREFIX = "expo_"  # noqa: S105 - a visible prefix, not a secret

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import rejection
-from shared.problem import DomainError, Reason
+from shared.errors import DomainError, Reason
 from shared.runtime import SyncRedis
 from shared.stream import FIELD, dead_letter_key, is_entry_id, stream_key
 

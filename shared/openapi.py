@@ -6,7 +6,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from shared.problem import MEDIA_TYPE, Reason
+from shared.errors import Reason
+from shared.problem import MEDIA_TYPE
 
 REF = "#/components/schemas/{model}"
 

@@ -1,12 +1,12 @@
-"""Errors as RFC 9457 problem+json, each with a stable reason code.
+"""Refusals over HTTP: RFC 9457 problem+json, each with its stable reason code.
 
-Every refusal the services give is a `DomainError` with a `Reason`; one set of handlers maps
-it, request validation failures and HTTP errors to `application/problem+json`.
+Every refusal the services give is a `DomainError` with a `Reason` (`shared/errors.py`); one
+set of handlers maps it, request validation failures and HTTP errors to
+`application/problem+json`, and `BodyLimit` refuses bodies above 1 MiB.
 """
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,38 +17,12 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.instrument import RequestMetrics
+from shared.errors import DomainError, Reason, validation_errors
 
 logger = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
-
-
-class Reason(StrEnum):
-    """The closed set of reasons a request is refused (listed in docs/api.md, "Errors")."""
-
-    VALIDATION_FAILED = "validation_failed"
-    MALFORMED_BODY = "malformed_body"
-    BODY_TOO_LARGE = "body_too_large"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    WRONG_SESSION = "wrong_session"
-    UNKNOWN_SESSION = "unknown_session"
-    UNKNOWN_EXPO = "unknown_expo"
-    NOT_FOUND = "not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    SESSION_NOT_OPEN = "session_not_open"
-    SESSION_CLOSED = "session_closed"
-    OCCURRED_OUTSIDE_SESSION = "occurred_outside_session"
-    ALREADY_EXISTS = "already_exists"
-    ORDINAL_TAKEN = "ordinal_taken"
-    INVALID_TRANSITION = "invalid_transition"
-    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
-    RATE_LIMITED = "rate_limited"
-    TOO_MANY_ROWS = "too_many_rows"
-    UNAVAILABLE = "unavailable"
-    INTERNAL_ERROR = "internal_error"
 
 
 STATUS: dict[Reason, int] = {
@@ -82,46 +56,29 @@ _BY_STATUS = {
 }
 
 
-class DomainError(Exception):
-    """A refusal with a stable reason and a message for people."""
+def body(error: DomainError) -> dict[str, Any]:
+    """The problem+json body of a refusal."""
+    found: dict[str, Any] = {
+        "type": f"urn:expo-tally:problem:{error.reason}",
+        "title": error.reason.replace("_", " ").capitalize(),
+        "status": STATUS[error.reason],
+        "detail": error.detail,
+        "reason": error.reason.value,
+    }
+    if error.errors:
+        found["errors"] = error.errors
+    return found
 
-    def __init__(
-        self,
-        reason: Reason,
-        detail: str,
-        errors: Sequence[dict[str, Any]] = (),
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.errors = list(errors)
-        self.headers = dict(headers or {})
 
-    @property
-    def status(self) -> int:
-        return STATUS[self.reason]
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": f"urn:expo-tally:problem:{self.reason}",
-            "title": self.reason.replace("_", " ").capitalize(),
-            "status": self.status,
-            "detail": self.detail,
-            "reason": self.reason.value,
-        }
-        if self.errors:
-            body["errors"] = self.errors
-        return body
+def headers_of(error: DomainError) -> dict[str, str]:
+    if error.retry_after_seconds is None:
+        return {}
+    return {"Retry-After": str(error.retry_after_seconds)}
 
 
 def problem_response(error: DomainError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.body(), error.status, headers=headers, media_type=MEDIA_TYPE)
-
-
-def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Pydantic's errors as `[{"loc", "msg"}]`, never echoing the input back."""
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
+    status = STATUS[error.reason]
+    return JSONResponse(body(error), status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def from_validation(errors: Sequence[Any]) -> DomainError:
@@ -133,13 +90,11 @@ def from_validation(errors: Sequence[Any]) -> DomainError:
 
 
 def install(app: FastAPI) -> None:
-    """Problem handlers and the request body limit, for every service."""
-    app.add_middleware(BodyLimit)
-    app.add_middleware(RequestMetrics)
+    """The exception handlers that answer every refusal and failure with problem+json."""
 
     async def on_domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        return problem_response(exc, exc.headers)
+        return problem_response(exc, headers_of(exc))
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

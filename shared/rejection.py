@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from shared.errors import DomainError, Reason
 from shared.events import AttendeeCheckedIn, Event
-from shared.problem import DomainError, Reason
 
 # One hash tag for both keys: a replay moves an entry between them in one transaction.
 STREAM = "expo:{rejected-scans}:scans"

@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from services.aggregator.consumer import Consumer
 from services.aggregator.group import ConsumerConfig
 from shared import health, openapi, problem, runtime
+from shared.instrument import RequestMetrics
+from shared.problem import BodyLimit
 from shared.runtime import SyncRedis
 from shared.settings import Settings, get_settings
 
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="Expo tally aggregator", lifespan=lifespan)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)
     problem.install(app)
     openapi.install(app)
 

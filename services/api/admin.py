@@ -3,11 +3,11 @@
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.api.deps import AdminDep, DbDep, ReadDbDep, ReaderDep
+from services.api.deps import AdminDep, DbDep, ReadDbDep, ReaderDep, RedisDep
 from services.api.schemas import (
     BaselineCreate,
     BaselinePublic,
@@ -22,12 +22,12 @@ from services.api.schemas import (
 from services.api.standing import baseline_tally
 from shared import auth, reference
 from shared.body import StrictJsonRoute
+from shared.errors import DomainError, Reason
 from shared.openapi import ADMIN, problems
-from shared.problem import DomainError, Reason
+from shared.session import SessionStatus, check_transition
 from shared.tables import Baseline, Expo, ExpoSession, SessionFigures
 
 router = APIRouter(tags=["reference data"], route_class=StrictJsonRoute)
-TRANSITIONS = {("planned", "open"), ("open", "closed")}
 
 
 def get_expo(db: Session, expo_id: str) -> Expo:
@@ -115,27 +115,24 @@ def read_session(session_id: str, _: ReaderDep, db: ReadDbDep) -> SessionPublic:
 
 @router.patch("/v1/sessions/{session_id}", responses=problems(*ADMIN, 404, 409))
 def change_session(
-    session_id: str, body: SessionPatch, request: Request, _: AdminDep, db: DbDep
+    session_id: str, body: SessionPatch, redis: RedisDep, _: AdminDep, db: DbDep
 ) -> SessionPublic:
     """Open a planned session, or close an open one. Closing keeps accepting late uploads
     of events that occurred before the moment it closed."""
     session = get_session(db, session_id)
-    if session.status != body.status:
-        if (session.status, body.status) not in TRANSITIONS:
-            raise DomainError(
-                Reason.INVALID_TRANSITION,
-                f"a {session.status} session cannot become {body.status}",
-            )
+    current, wanted = SessionStatus(session.status), SessionStatus(body.status)
+    check_transition(current, wanted)
+    if current != wanted:
         now = datetime.now(UTC)
-        session.status = body.status
-        if body.status == "open":
+        session.status = wanted
+        if wanted is SessionStatus.OPEN:
             session.opened_at = now
         else:
             session.closed_at = now
         db.add(session)
         db.commit()
         db.refresh(session)
-        reference.mark_changed(request.app.state.redis)
+        reference.mark_changed(redis)
     return SessionPublic.model_validate(session, from_attributes=True)
 
 

@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.api import admin, display, export, live, operations, pages, reads, timeline
-from services.api.deps import Resources
+from services.api.deps import Resources, resources_of
 from shared import health, openapi, problem, runtime
+from shared.db import read_only
+from shared.instrument import RequestMetrics
+from shared.problem import BodyLimit
 from shared.settings import Settings, get_settings
 
 
@@ -17,22 +20,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.resources = resources = Resources.of(settings, runtime.engine(settings))
-        app.state.redis = redis = runtime.sync_redis(settings)
-        app.state.hub = live.Hub(resources.reader, redis)
-        app.state.displays = display.Displays(resources.reader, redis)
+        engine, redis = runtime.engine(settings), runtime.sync_redis(settings)
+        reader = read_only(engine)
+        hub, displays = live.Hub(reader, redis), display.Displays(reader, redis)
+        resources = Resources(settings, engine, reader, redis, hub, displays)
+        app.state.resources = resources
         yield
-        await app.state.hub.close()
-        await app.state.displays.close()
-        app.state.redis.close()
-        app.state.resources.engine.dispose()
+        await resources.close()
 
     app = FastAPI(
         title="Expo tally API",
         description="Live figures of trade expos: this edition, every edition before it.",
         lifespan=lifespan,
     )
-    app.add_middleware(display.Hits)  # inside the metrics and body limit (installed next)
+    # Outermost last: request metrics see every answer, the body limit runs before any
+    # route, and display hits are answered inside both.
+    app.add_middleware(display.Hits)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)
     problem.install(app)
     openapi.install(app)
     app.include_router(display.router)  # first: screens poll it far more than anything else
@@ -40,8 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Figures come from SQL: without Redis they are answered all the same (how far
         # behind is unknown), so Redis is a warning here, not a reason to leave rotation.
         health.router(
-            {"sql": health.sql_check(lambda: app.state.resources.reader)},
-            {"redis": health.redis_warning(lambda: app.state.redis)},
+            {"sql": health.sql_check(lambda: resources_of(app).reader)},
+            {"redis": health.redis_warning(lambda: resources_of(app).redis)},
         )
     )
     app.include_router(admin.router)

@@ -1,37 +1,61 @@
-"""Dependencies of the API routes: the database session and who is asking."""
+"""Dependencies of the API routes: the service's resources, the database session and who
+is asking."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.applications import Starlette
 
 from shared.auth import Principal, Role, authenticate, authorize, bearer_secret
-from shared.db import read_only
 from shared.runtime import SyncRedis
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # both modules take their dependencies from here
+    from services.api.display import Displays
+    from services.api.live import Hub
 
 
 @dataclass
 class Resources:
+    """What the API's routes use, built once in the app's lifespan (`app.py`)."""
+
     settings: Settings
     engine: Engine  # for writes: on SQLite, each transaction takes the write lock at BEGIN
     reader: Engine  # the same pool, for reads: on SQLite they never wait for that lock
+    redis: SyncRedis
+    hub: "Hub"  # the live totals that event streams follow
+    displays: "Displays"  # the display bodies kept per expo
 
-    @classmethod
-    def of(cls, settings: Settings, engine: Engine) -> "Resources":
-        return cls(settings, engine, read_only(engine))
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.displays.close()
+        self.redis.close()
+        self.engine.dispose()
 
 
-async def resources(request: Request) -> Resources:
-    found: Resources = request.app.state.resources
+def resources_of(app: Starlette) -> Resources:
+    """The app's resources; for the hot paths that are not FastAPI dependencies."""
+    found: Resources = app.state.resources
     return found
 
 
+async def resources(request: Request) -> Resources:  # async: no thread pool hop
+    return resources_of(request.app)
+
+
 ResourcesDep = Annotated[Resources, Depends(resources)]
+
+
+async def redis_client(res: ResourcesDep) -> SyncRedis:
+    return res.redis
+
+
+RedisDep = Annotated[SyncRedis, Depends(redis_client)]
 
 
 def db(res: ResourcesDep) -> Iterator[Session]:
@@ -58,8 +82,8 @@ class Sources:
     redis: SyncRedis
 
 
-def sources(request: Request, db: ReadDbDep) -> Sources:
-    return Sources(db, request.app.state.redis)
+def sources(res: ResourcesDep, db: ReadDbDep) -> Sources:
+    return Sources(db, res.redis)
 
 
 SourcesDep = Annotated[Sources, Depends(sources)]

@@ -25,7 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import freshness
-from services.api.deps import read_access
+from services.api.deps import read_access, resources_of
 from services.api.display_body import render, sessions_of, version_of
 from services.api.schemas import Display
 from shared.openapi import READ, problems
@@ -172,9 +172,9 @@ async def display(expo_id: str, request: Request) -> Response:
     """Compact figures for hall screens. Poll with If-None-Match: 304 while unchanged.
     An answer shows every fold committed 0.1 s or more before the request."""
     # Not a dependency: FastAPI's dependency handling cost more than the rest of a hit.
-    await read_access(request.app.state.resources, request.headers.get("authorization"))
-    displays: Displays = request.app.state.displays
-    shown = await displays.get(expo_id)
+    res = resources_of(request.app)
+    await read_access(res, request.headers.get("authorization"))
+    shown = await res.displays.get(expo_id)
     if matches(shown.etag, request.headers.get("if-none-match")):
         return not_modified(shown.etag)
     return Response(
@@ -211,11 +211,11 @@ def _hit(scope: Scope) -> Rendered | None:
     path: str = scope["path"]
     if not path.startswith(PREFIX):
         return None
-    state = scope["app"].state
+    res = resources_of(scope["app"])
     headers = Headers(scope=scope)
-    if "authorization" in headers or not state.resources.settings.public_reads:
+    if "authorization" in headers or not res.settings.public_reads:
         return None
-    found: Rendered | None = state.displays.fresh(path.removeprefix(PREFIX))
+    found = res.displays.fresh(path.removeprefix(PREFIX))
     if found is None or not matches(found.etag, headers.get("if-none-match")):
         return None
     return found

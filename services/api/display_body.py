@@ -8,19 +8,12 @@ from sqlalchemy import Connection, bindparam, func, select
 from services.api import freshness
 from services.api.freshness import Backlog
 from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
-from services.api.standing import (
-    Part,
-    expo_parts,
-)
+from services.api.standing import Part, expo_parts
+from shared.errors import DomainError, Reason
 from shared.figures import Figures, total
 from shared.fold import Revisions
-from shared.problem import DomainError, Reason
-from shared.tables import (
-    BASELINES,
-    EXPOS,
-    SESSION_FIGURES,
-    SESSIONS,
-)
+from shared.session import SHOWN_FIRST
+from shared.tables import BASELINES, EXPOS, SESSION_FIGURES, SESSIONS
 
 # Everything a display body is made of, except what never changes without it: a session's
 # countries and inside count change only in a fold, which moves its figures row; a baseline
@@ -67,8 +60,8 @@ def _compact(figures: Figures) -> DisplayFigures:
 def _shown(parts: list[Part]) -> Part | None:
     """The open session (the latest, if several), else the latest that is not planned."""
     sessions = [p for p in parts if p.session is not None]
-    for wanted in ({"open"}, {"closed"}, {"planned"}):
-        candidates = [p for p in sessions if p.session and p.session.status in wanted]
+    for wanted in SHOWN_FIRST:
+        candidates = [p for p in sessions if p.session and p.session.status == wanted]
         if candidates:
             return candidates[-1]
     return None

@@ -30,10 +30,10 @@ from services.api.spreadsheet import (
     xlsx_chunks,
 )
 from shared import vocabulary
+from shared.errors import DomainError, Reason
 from shared.events import Category, DealKind
 from shared.figures import Figures
 from shared.openapi import READ, problems
-from shared.problem import DomainError, Reason
 
 router = APIRouter(tags=["exports"])
 ADMIN_READ = (401, 403, 404, 422, 503)

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError, ResponseError
 
+from shared import consumer_group
 from shared.runtime import SyncRedis
 from shared.stream import GROUP, position_key, stream_key
 
@@ -117,18 +118,13 @@ class Group:
     lag: int | None
 
 
-def group_of(groups: Any) -> dict[str, Any] | None:
-    """The aggregator's entry in an XINFO GROUPS reply, if it has one."""
-    return next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
-
-
 def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
 def _group(groups: Any, summary: Any) -> Group | None:
     """None for a stream without the group (every entry unfolded)."""
-    found = group_of(groups)
+    found = consumer_group.find(groups)
     if found is None:
         return None
     if isinstance(summary, Exception):

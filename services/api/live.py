@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
@@ -116,11 +116,6 @@ class Hub:
             await asyncio.sleep(self.poll_seconds)
 
 
-def hub_of(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
-
-
 def _offer(queue: asyncio.Queue[Update], update: Update) -> None:
     """Latest wins: a listener that has not taken the previous totals gets these instead."""
     if queue.full():
@@ -171,7 +166,6 @@ EVENT_STREAM = {
 )
 async def stream(
     session_id: str,
-    request: Request,
     _: ReaderDep,
     res: ResourcesDep,
     heartbeat: Annotated[float, Query(ge=1, le=60)] = HEARTBEAT_SECONDS,
@@ -180,9 +174,9 @@ async def stream(
     """Server-Sent Events: `totals` (as `/totals` answers) at once and on every change of
     the figures or of `unfolded`, a `heartbeat` event every 15 s with the latest freshness;
     a reconnect with `Last-Event-ID` skips unchanged totals."""
-    await run_in_threadpool(read_totals, res.engine, hub_of(request).redis, session_id)  # 404
+    await run_in_threadpool(read_totals, res.engine, res.redis, session_id)  # 404
     return StreamingResponse(
-        _events(hub_of(request), session_id, heartbeat, last_event_id),
+        _events(res.hub, session_id, heartbeat, last_event_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

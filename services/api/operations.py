@@ -4,16 +4,15 @@ letters (listed, read, replayed once fixed, dropped)."""
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from services.api.deps import AdminDep, DbDep, ReadDbDep
+from services.api.deps import AdminDep, DbDep, ReadDbDep, RedisDep
 from shared import dead_letters, reference
+from shared.errors import DomainError, Reason
 from shared.events import SessionId
 from shared.openapi import ADMIN, problems
-from shared.problem import DomainError, Reason
-from shared.runtime import SyncRedis
 from shared.stream import EntryId
 from shared.tables import ApiToken, ExpoSession
 
@@ -50,11 +49,6 @@ class Replayed(BaseModel):
     position: str
 
 
-def _redis(request: Request) -> SyncRedis:
-    client: SyncRedis = request.app.state.redis
-    return client
-
-
 @router.get("/v1/tokens", responses=problems(*ADMIN))
 def list_tokens(_: AdminDep, db: ReadDbDep) -> list[TokenPublic]:
     """Every token, newest first, without its secret (only a hash of it is stored)."""
@@ -63,7 +57,7 @@ def list_tokens(_: AdminDep, db: ReadDbDep) -> list[TokenPublic]:
 
 
 @router.delete("/v1/tokens/{token_id}", responses=problems(*ADMIN, 404))
-def revoke_token(token_id: str, request: Request, _: AdminDep, db: DbDep) -> TokenPublic:
+def revoke_token(token_id: str, redis: RedisDep, _: AdminDep, db: DbDep) -> TokenPublic:
     """Revoke a token: it is refused (401) from the next request on."""
     token = db.get(ApiToken, token_id)
     if token is None:
@@ -73,15 +67,14 @@ def revoke_token(token_id: str, request: Request, _: AdminDep, db: DbDep) -> Tok
         db.add(token)
         db.commit()
         db.refresh(token)
-        reference.mark_changed(_redis(request))
+        reference.mark_changed(redis)
     return TokenPublic.model_validate(token, from_attributes=True)
 
 
 @router.get("/v1/dead-letters", responses=problems(*ADMIN))
-def list_dead_letters(request: Request, _: AdminDep, db: ReadDbDep) -> DeadLetters:
+def list_dead_letters(redis: RedisDep, _: AdminDep, db: ReadDbDep) -> DeadLetters:
     """Entries set aside by the aggregator, with the reason each was."""
     sessions = db.exec(select(ExpoSession.id)).all()
-    redis = _redis(request)
     letters = dead_letters.list_letters(redis, sessions)
     return DeadLetters(
         count=dead_letters.count(redis, sessions),
@@ -91,19 +84,19 @@ def list_dead_letters(request: Request, _: AdminDep, db: ReadDbDep) -> DeadLette
 
 @router.post("/v1/dead-letters/{session_id}/{entry_id}/replay", responses=problems(*ADMIN, 404))
 def replay_dead_letter(
-    session_id: LetterSession, entry_id: LetterEntry, request: Request, _: AdminDep
+    session_id: LetterSession, entry_id: LetterEntry, redis: RedisDep, _: AdminDep
 ) -> Replayed:
     """Append the entry to its stream again (after the cause is fixed); it is folded
     exactly once, whatever happened to it before."""
-    return Replayed(position=dead_letters.replay(_redis(request), session_id, entry_id))
+    return Replayed(position=dead_letters.replay(redis, session_id, entry_id))
 
 
 @router.delete(
     "/v1/dead-letters/{session_id}/{entry_id}", status_code=204, responses=problems(*ADMIN, 404)
 )
 def drop_dead_letter(
-    session_id: LetterSession, entry_id: LetterEntry, request: Request, _: AdminDep
+    session_id: LetterSession, entry_id: LetterEntry, redis: RedisDep, _: AdminDep
 ) -> Response:
     """Forget a dead letter for good."""
-    dead_letters.drop(_redis(request), session_id, entry_id)
+    dead_letters.drop(redis, session_id, entry_id)
     return Response(status_code=204)

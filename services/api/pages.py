@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from services.api.deps import ResourcesDep
-from shared.problem import DomainError, Reason
+from shared.errors import DomainError, Reason
 from shared.settings import Settings
 
 STATIC = Path(__file__).parent / "static"

@@ -18,18 +18,18 @@ transaction committed), so figures read after it include the entry.
 import logging
 from typing import Any
 
-from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine, select
 
-from services.api.freshness import group_of
-from shared.stream import GROUP, UndecodableEntryError, from_fields, position_key, stream_key
+from shared.consumer_group import acknowledged, after
+from shared.runtime import SyncRedis
+from shared.stream import UndecodableEntryError, from_fields, stream_key
 from shared.tables import EVENTS
 
 logger = logging.getLogger(__name__)
 
 
-def folded(redis: Redis, engine: Engine, session_id: str, position: str) -> bool:
+def folded(redis: SyncRedis, engine: Engine, session_id: str, position: str) -> bool:
     """True once the entry at `position` of the session's stream is in the figures (or
     was set aside as a dead letter); False while it may still change them, or while Redis
     cannot tell."""
@@ -47,23 +47,18 @@ def folded(redis: Redis, engine: Engine, session_id: str, position: str) -> bool
         return False
 
 
-def _folded(redis: Redis, engine: Engine, key: str, position: str) -> bool:
+def _folded(redis: SyncRedis, engine: Engine, key: str, position: str) -> bool:
     info: Any = redis.xinfo_stream(key)
-    if _after(position, info["last-generated-id"]):
+    if after(position, info["last-generated-id"]):
         return False
     # Read after the newest id: an entry missing now was there and is gone, never to come.
     found: Any = redis.xrange(key, position, position, count=1)
     if not found:
         return True
     identity = _identity(found[0][1])
-    return (identity is not None and _stored(engine, *identity)) or _acknowledged(
+    return (identity is not None and _stored(engine, *identity)) or acknowledged(
         redis, key, position
     )
-
-
-def _after(position: str, newest: bytes | str) -> bool:
-    text = newest.decode() if isinstance(newest, bytes) else newest
-    return position_key(position) > position_key(text)
 
 
 def _identity(fields: dict[bytes, bytes]) -> tuple[str, str] | None:
@@ -81,12 +76,3 @@ def _stored(engine: Engine, session_id: str, event_id: str) -> bool:
             EVENTS.c.session_id == session_id, EVENTS.c.event_id == event_id
         )
         return conn.execute(query).first() is not None
-
-
-def _acknowledged(redis: Redis, key: str, position: str) -> bool:
-    """Delivered to the group and no longer pending: folded (or dead-lettered)."""
-    group = group_of(redis.xinfo_groups(key))
-    if group is None or _after(position, group["last-delivered-id"]):
-        return False
-    pending: Any = redis.xpending_range(key, GROUP, position, position, 1)
-    return not pending

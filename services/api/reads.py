@@ -5,7 +5,7 @@ import asyncio
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -44,7 +44,6 @@ def read_totals(engine: Engine, redis: SyncRedis, session_id: str) -> Totals:
 
 @router.get("/v1/sessions/{session_id}/totals", responses=problems(*READ))
 async def totals(
-    request: Request,
     session_id: str,
     _: ReaderDep,
     res: ResourcesDep,
@@ -57,7 +56,7 @@ async def totals(
     # The entry at min_position is looked at before the figures are read: the session's
     # newest folded position proves nothing about an older entry with several aggregators.
     deadline = time.monotonic() + MIN_POSITION_WAIT
-    redis = request.app.state.redis
+    redis = res.redis
     while True:
         settled = min_position is None or await run_in_threadpool(
             position.folded, redis, res.reader, session_id, min_position

@@ -13,6 +13,7 @@ from services.api.schemas import BaselineFigures
 from shared.events import Category
 from shared.figures import Tally, total
 from shared.fold import Revisions, Totals
+from shared.session import SessionStatus
 from shared.stored import STORED
 from shared.tables import (
     BASELINES,
@@ -94,7 +95,7 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
         row = rows.get(session.id)
         totals = totals_of(row) if row is not None else Totals()
         tally = Tally.of_session(
-            totals, countries.get(session.id, set()), is_open=session.status == "open"
+            totals, countries.get(session.id, set()), is_open=session.status == SessionStatus.OPEN
         )
         parts.append(
             Part(

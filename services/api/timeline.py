@@ -18,8 +18,8 @@ from services.api.changes import Metric
 from services.api.deps import ReaderDep, ResourcesDep, SourcesDep
 from services.api.freshness import Backlog, Freshness
 from services.api.standing import expo_parts
+from shared.errors import DomainError, Reason
 from shared.openapi import READ, problems
-from shared.problem import DomainError, Reason
 from shared.tables import ExpoSession, SessionFigures
 
 router = APIRouter(tags=["figures"])

@@ -12,11 +12,13 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
-from services.ingest import appender
+from services.ingest import admission
+from services.ingest.admission import Admission
+from services.ingest.appender import Appender, Replication
 from services.ingest.cache import ReferenceCache
 from services.ingest.coalesce import Coalescer
-from services.ingest.idempotency import Appender, Replication
 from services.ingest.limiter import RateLimiter
 from services.ingest.requests import (
     Accepted,
@@ -28,19 +30,34 @@ from services.ingest.requests import (
     VoidDeal,
 )
 from shared import health, openapi, problem, runtime
-from shared.auth import Principal, Role, bearer_secret
+from shared.auth import Principal, bearer_secret
 from shared.body import StrictJsonRoute
 from shared.events import Id64
-from shared.runtime import AsyncClient
+from shared.instrument import RequestMetrics
+from shared.problem import BodyLimit
+from shared.runtime import AsyncClient, SyncRedis
 from shared.settings import Settings, get_settings
 
 
 @dataclass
 class Resources:
+    """What ingest uses, built once in the app's lifespan."""
+
     settings: Settings
     engine: Engine
-    redis: AsyncClient
-    ingest: appender.Ingest
+    redis: AsyncClient  # appends and the reference cache's change mark
+    sync_redis: SyncRedis  # the health check's
+    admission: Admission
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        self.sync_redis.close()
+        self.engine.dispose()
+
+
+def resources_of(app: Starlette) -> Resources:
+    found: Resources = app.state.resources
+    return found
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine, redis = runtime.engine(settings), runtime.async_redis(settings)
         coalescer = Coalescer(redis)
         reference = ReferenceCache(engine, coalescer, settings.admin_token)
-        ingest = appender.Ingest(
+        admitting = Admission(
             reference,
             Appender(
                 coalescer,
@@ -60,13 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             RateLimiter(settings.rate_limit_events_per_second),
         )
-        resources = Resources(settings, engine, redis, ingest)
+        sync_redis = runtime.sync_redis(settings)
+        resources = Resources(settings, engine, redis, sync_redis, admitting)
         app.state.resources = resources
-        app.state.sync_redis = runtime.sync_redis(settings)
         yield
-        await resources.redis.aclose()
-        app.state.sync_redis.close()
-        resources.engine.dispose()
+        await resources.close()
 
     app = FastAPI(
         title="Expo tally ingest",
@@ -74,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.router.route_class = StrictJsonRoute
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics)
     problem.install(app)
     openapi.install(app)
     origins = settings.cors_origins or [
@@ -89,8 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         health.router(
             {
-                "redis": health.redis_check(lambda: app.state.sync_redis),
-                "sql": health.sql_check(lambda: app.state.resources.engine),
+                "redis": health.redis_check(lambda: resources_of(app).sync_redis),
+                "sql": health.sql_check(lambda: resources_of(app).engine),
             }
         )
     )
@@ -98,25 +115,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _resources(request: Request) -> Resources:  # async: no thread pool hop
-    resources: Resources = request.app.state.resources
-    return resources
-
-
-async def _principal(
+async def _principal(  # async: no thread pool hop
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     secret = bearer_secret(authorization)
-    reference = (await _resources(request)).ingest.reference
+    reference = resources_of(request.app).admission.reference
     await reference.refresh()
     return await reference.principal(secret)
 
 
-def _ingest(request: Request) -> appender.Ingest:
-    """The appending resources, read from the app's state (not a dependency: each one
+def _admission(request: Request) -> Admission:
+    """The admitting resources, read from the app's state (not a dependency: each one
     FastAPI solves costs more per request than the lookup)."""
-    resources: Resources = request.app.state.resources
-    return resources.ingest
+    return resources_of(request.app).admission
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
@@ -129,15 +140,15 @@ def _routes(app: FastAPI) -> None:
     async def check_in(body: CheckIn, who: PrincipalDep, request: Request) -> Accepted:
         """An attendee was scanned at a desk. A repeat scan is a valid new visit."""
 
-        build = appender.building(body, body.to_event)
-        return await appender.append_one(_ingest(request), who, {Role.DESK}, build)
+        build = admission.building(body, body.to_event)
+        return await admission.one(_admission(request), who, build)
 
     @app.post("/v1/deals", status_code=202, tags=["events"], responses=REFUSALS)
     async def sign_deal(body: SignDeal, who: PrincipalDep, request: Request) -> Accepted:
         """A deal was signed; its CNY value is computed here (half-even, 0.01)."""
 
-        build = appender.building(body, body.to_event)
-        return await appender.append_one(_ingest(request), who, {Role.CEREMONY}, build)
+        build = admission.building(body, body.to_event)
+        return await admission.one(_admission(request), who, build)
 
     @app.post("/v1/deals/{deal_id}/void", status_code=202, tags=["events"], responses=REFUSALS)
     async def void_deal(
@@ -145,9 +156,9 @@ def _routes(app: FastAPI) -> None:
     ) -> Accepted:
         """A deal is voided; the void may arrive before the deal it voids."""
 
-        build = appender.building(body, partial(body.to_void, deal_id), deal_id=deal_id)
+        build = admission.building(body, partial(body.to_void, deal_id), deal_id=deal_id)
 
-        return await appender.append_one(_ingest(request), who, {Role.CEREMONY}, build)
+        return await admission.one(_admission(request), who, build)
 
     @app.post("/v1/exhibitors", status_code=202, tags=["events"], responses=REFUSALS)
     async def register_exhibitor(
@@ -155,11 +166,11 @@ def _routes(app: FastAPI) -> None:
     ) -> Accepted:
         """An exhibitor registered, with the projects it puts on display."""
 
-        build = appender.building(body, body.to_event)
-        return await appender.append_one(_ingest(request), who, {Role.ORGANIZER}, build)
+        build = admission.building(body, body.to_event)
+        return await admission.one(_admission(request), who, build)
 
     @app.post("/v1/events:batch", tags=["events"], responses=BATCH_REFUSALS)
     async def batch(body: Batch, who: PrincipalDep, request: Request) -> BatchResult:
         """Up to 1000 events of any types; every accepted item is in its stream when the
         answer is sent, each rejected one says why."""
-        return await appender.append_batch(_ingest(request), who, body.events)
+        return await admission.batch(_admission(request), who, body.events)

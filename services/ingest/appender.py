@@ -1,207 +1,202 @@
-"""Appending accepted events to their session streams, each client event id at most once."""
+"""Appending to the session streams with an idempotency check: one script, atomic on the
+session's hash slot.
 
-import logging
-from collections import Counter
-from collections.abc import Callable, Sequence
+A client that sends an `event_id` may retry: the same request again is a duplicate (the
+original position is returned and nothing is appended twice); another request under the
+same `event_id` is refused. Fingerprints live for `EXPO_IDEMPOTENCY_TTL_SECONDS`; after
+that a retry is appended again and the SQL event store still counts it once.
+"""
+
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
-from services.ingest.cache import ReferenceCache
-from services.ingest.coalesce import AnyPipeline, Coalescer
-from services.ingest.gate import admit
-from services.ingest.idempotency import Appender, Outcome, fingerprint
-from services.ingest.limiter import RateLimiter
-from services.ingest.requests import Accepted, BatchItem, BatchResult, EventRequest, ItemResult
-from shared import metrics, rejection
-from shared.auth import Principal, Role, authorize
+from services.ingest.coalesce import AnyPipeline, Coalescer, Queue
 from shared.events import Event
-from shared.problem import DomainError, Reason, validation_errors
+from shared.runtime import AsyncClient
+from shared.stream import FIELD, seen_key, stream_key, to_fields
 
-logger = logging.getLogger(__name__)
+# KEYS: fingerprint key, stream key. ARGV: fingerprint, ttl seconds, encoded event.
+APPEND_ONCE = """
+local seen = redis.call('GET', KEYS[1])
+if seen then
+  local fingerprint, position = string.match(seen, '^([^|]*)|(.*)$')
+  if fingerprint == ARGV[1] then return {'duplicate', position} end
+  return {'conflict', position}
+end
+local position = redis.call('XADD', KEYS[2], '*', 'event', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. position, 'EX', ARGV[2])
+return {'appended', position}
+"""
+# The events of one session from a batch, in one call (one reply array instead of a reply
+# per event). KEYS[1]: the stream; KEYS[2..]: the fingerprint keys of the events that have
+# one, in order. ARGV[1]: ttl seconds; then per event its fingerprint ('' for none) and the
+# encoded event. Returns status, position, status, position, ...
+APPEND_MANY = """
+local replies, k = {}, 2
+for i = 2, #ARGV, 2 do
+  local fingerprint, status, position = ARGV[i], 'appended', nil
+  local seen = fingerprint ~= '' and redis.call('GET', KEYS[k])
+  if seen then
+    local before
+    before, position = string.match(seen, '^([^|]*)|(.*)$')
+    status = before == fingerprint and 'duplicate' or 'conflict'
+  else
+    position = redis.call('XADD', KEYS[1], '*', 'event', ARGV[i + 1])
+    if fingerprint ~= '' then
+      redis.call('SET', KEYS[k], fingerprint .. '|' .. position, 'EX', ARGV[1])
+    end
+  end
+  if fingerprint ~= '' then k = k + 1 end
+  replies[#replies + 1] = status
+  replies[#replies + 1] = position
+end
+return replies
+"""
+assert FIELD == b"event"  # the scripts write the same field the codec reads
 
-ITEMS: TypeAdapter[BatchItem] = TypeAdapter(BatchItem)
-ROLES: dict[str, set[Role]] = {
-    "attendee.checked_in": {Role.DESK},
-    "deal.signed": {Role.CEREMONY},
-    "deal.voided": {Role.CEREMONY},
-    "exhibitor.registered": {Role.ORGANIZER},
-}
-
-
-@dataclass(frozen=True)
-class Ingest:
-    """What appending needs: tokens and sessions, streams in Redis, the per-token limit."""
-
-    reference: ReferenceCache
-    appender: Appender
-    limiter: RateLimiter
+Status = Literal["appended", "duplicate", "conflict"]
 
 
 @dataclass(frozen=True, slots=True)
-class Posted:
-    """An event built from a request, with what a retry of it must repeat."""
-
-    event: Event
-    fingerprint: str | None
+class Outcome:
+    status: Status
+    position: str
 
 
-Build = Callable[[datetime, str], Posted]
+def fingerprint(event_type: str, fields: dict[str, Any]) -> str:
+    """What a retry must repeat: the event's type and the fields the client sent."""
+    content = json.dumps([event_type, fields], sort_keys=True, default=str)
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
-def posted(request: EventRequest, event: Event, **extra: str) -> Posted:
-    """Requests with a client event id get a fingerprint; server-made ids cannot repeat."""
-    if request.event_id is None:
-        return Posted(event, None)
-    fields = request.model_dump(mode="json", exclude={"event_id", "type"}) | extra
-    return Posted(event, fingerprint(event.type, fields))
+class NotReplicatedError(RedisError):
+    """Fewer replicas than required confirmed an append in time: it is not acknowledged
+    (503); the client retries with the same event_id, which counts once."""
 
 
-def building(request: EventRequest, make: Callable[[datetime, str], Event], **extra: str) -> Build:
-    """How to build the event of a request at receipt, from the token that sent it."""
-    return lambda received_at, source: posted(request, make(received_at, source), **extra)
+@dataclass(frozen=True, slots=True)
+class Replication:
+    """How many replicas must hold an append before ingest answers (Redis WAIT on the
+    connection that wrote it). With 0, an append is acknowledged once the primary has it
+    (in its append-only file, with appendfsync always)."""
+
+    replicas: int = 0
+    timeout_ms: int = 1000
+
+    def queue_wait(self, pipe: AnyPipeline, redis: AsyncClient, key: str) -> int:
+        """Queue a WAIT behind the write to `key`, on the node that holds it (a cluster
+        pipeline sends a node's commands on one connection, in order); returns how many
+        replies it adds."""
+        if self.replicas == 0:
+            return 0
+        if isinstance(redis, AsyncRedisCluster):
+            node = redis.get_node_from_key(key)
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms, target_nodes=node)
+        else:
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms)
+        return 1
+
+    def check(self, acknowledged: Any) -> None:
+        if int(acknowledged) < self.replicas:
+            msg = f"{acknowledged} of {self.replicas} replicas confirmed the append in time"
+            raise NotReplicatedError(msg)
 
 
-async def append_one(ingest: Ingest, who: Principal, roles: set[Role], build: Build) -> Accepted:
-    ingest.limiter.take(who.token_id, 1)
-    try:
-        post = build(datetime.now(UTC), who.token_id)
-    except DomainError as error:
-        metrics.INGESTED.labels("unknown", error.reason.value).inc()
-        raise
-    event = post.event
-    try:
-        authorize(who, roles, event.session_id)
-        sessions = await ingest.reference.sessions([event.session_id])
-        admit(sessions.get(event.session_id), event)
-    except DomainError as error:
-        metrics.INGESTED.labels(event.type, error.reason.value).inc()
-        await _keep_rejected(ingest.appender.coalescer, [(event, error)])
-        raise
-    outcome = await ingest.appender.append(event, post.fingerprint)
-    metrics.INGESTED.labels(event.type, _result(outcome)).inc()
-    if outcome.status == "conflict":
-        raise _conflict(event, outcome)
-    logger.debug(
-        "session %s: event %s %s",
-        event.session_id,
-        event.event_id,
-        outcome.status,
-        extra={"session_id": event.session_id, "event_id": event.event_id},
-    )
-    return Accepted(event_id=event.event_id, position=outcome.position)
+class Appender:
+    def __init__(
+        self, coalescer: Coalescer, ttl_seconds: int, replication: Replication | None = None
+    ) -> None:
+        self.redis = coalescer.redis
+        self.ttl = ttl_seconds
+        self.replication = replication or Replication()
+        # Called by SHA (EVALSHA): a pipeline holding Script objects would first ask Redis
+        # whether they exist, one more round trip per pipeline. A Redis that lost them
+        # answers NOSCRIPT, ran nothing, and `_run` loads them and tries once more.
+        self.once = hashlib.sha1(APPEND_ONCE.encode()).hexdigest()  # noqa: S324 - Redis's id
+        self.many = hashlib.sha1(APPEND_MANY.encode()).hexdigest()  # noqa: S324 - Redis's id
+        self.coalescer = coalescer
 
+    async def append(self, event: Event, print_: str | None) -> Outcome:
+        """Append `event`; with a fingerprint, at most once per event_id."""
 
-async def append_batch(ingest: Ingest, who: Principal, items: Sequence[Any]) -> BatchResult:
-    ingest.limiter.take(who.token_id, len(items))
-    received_at = datetime.now(UTC)
-    results: list[ItemResult] = []
-    candidates: list[tuple[int, Posted]] = []
-    refused: list[tuple[Event, DomainError]] = []
-    for index, raw in enumerate(items):
+        async def queue(pipe: AnyPipeline) -> None:
+            await self._queue(pipe, event, print_)
+
+        [reply, *wait] = await self._run(queue)
+        for acknowledged in wait:
+            self.replication.check(acknowledged)
+        return _outcome(reply) if print_ is not None else Outcome("appended", reply.decode())
+
+    async def append_all(self, events: list[tuple[Event, str | None]]) -> list[Outcome]:
+        """Append events in order; one alone goes by the single-event script."""
+        if len(events) == 1:
+            return [await self.append(*events[0])]
+        return await self.append_many(events)
+
+    async def append_many(self, events: list[tuple[Event, str | None]]) -> list[Outcome]:
+        """Append a batch's events in order: one script call per session."""
+        by_session: dict[str, list[int]] = {}
+        for index, (event, _) in enumerate(events):
+            by_session.setdefault(event.session_id, []).append(index)
+
+        async def queue(pipe: AnyPipeline) -> None:
+            for session_id, indexes in by_session.items():
+                keys, args = [stream_key(session_id)], list[Any]([self.ttl])
+                for index in indexes:
+                    event, print_ = events[index]
+                    if print_ is not None:
+                        keys.append(seen_key(session_id, str(event.event_id)))
+                    args += [print_ or "", to_fields(event)[FIELD]]
+                _evalsha(pipe, self.many, keys, args)
+                self.replication.queue_wait(pipe, self.redis, keys[0])
+
+        replies = await self._run(queue) if events else []
+        if self.replication.replicas:
+            for acknowledged in replies[1::2]:
+                self.replication.check(acknowledged)
+            replies = replies[::2]
+        outcomes: list[Outcome | None] = [None] * len(events)
+        for indexes, reply in zip(by_session.values(), replies, strict=True):
+            for n, index in enumerate(indexes):
+                outcomes[index] = _outcome(reply[2 * n : 2 * n + 2])
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _run(self, queue: Queue) -> list[Any]:
+        if self.replication.replicas and isinstance(self.redis, AsyncRedisCluster):
+            await self.redis.initialize()  # the slot map WAIT is routed by; once, then a no-op
         try:
-            post = _item(raw, received_at, who)
-        except DomainError as error:
-            results.append(_rejected(index, error, raw))
-            continue
-        try:
-            authorize(who, ROLES[post.event.type], post.event.session_id)
-        except DomainError as error:
-            results.append(_rejected(index, error, post.event))
-            refused.append((post.event, error))
-            continue
-        candidates.append((index, post))
-    sessions = await ingest.reference.sessions(post.event.session_id for _, post in candidates)
-    admitted: list[tuple[int, Posted]] = []
-    for index, post in candidates:
-        event = post.event
-        try:
-            admit(sessions.get(event.session_id), event)
-        except DomainError as error:
-            results.append(_rejected(index, error, event))
-            refused.append((event, error))
-            continue
-        admitted.append((index, post))
-    await _keep_rejected(ingest.appender.coalescer, refused)
-    outcomes = await ingest.appender.append_many([(p.event, p.fingerprint) for _, p in admitted])
-    counted: Counter[tuple[str, str]] = Counter()
-    for (index, post), outcome in zip(admitted, outcomes, strict=True):
-        counted[post.event.type, _result(outcome)] += 1
-        results.append(_item_result(index, post.event, outcome))
-    for (event_type, result), n in counted.items():
-        metrics.INGESTED.labels(event_type, result).inc(n)
-    return BatchResult(results=sorted(results, key=lambda r: r.index))
+            return await self.coalescer.run(queue)
+        except NoScriptError:
+            for script in (APPEND_ONCE, APPEND_MANY):
+                await self.redis.script_load(script)
+            return await self.coalescer.run(queue)
+
+    async def _queue(self, pipe: AnyPipeline, event: Event, print_: str | None) -> None:
+        if print_ is None:
+            pipe.xadd(stream_key(event.session_id), to_fields(event))  # type: ignore[arg-type]
+        else:
+            keys = self._keys(event)
+            _evalsha(pipe, self.once, keys, self._args(event, print_))
+        self.replication.queue_wait(pipe, self.redis, stream_key(event.session_id))
+
+    def _keys(self, event: Event) -> list[str]:
+        return [seen_key(event.session_id, str(event.event_id)), stream_key(event.session_id)]
+
+    def _args(self, event: Event, print_: str) -> list[Any]:
+        return [print_, self.ttl, to_fields(event)[FIELD]]
 
 
-def _result(outcome: Outcome) -> str:
-    return {"appended": "accepted", "duplicate": "duplicate"}.get(outcome.status, "conflict")
+def _evalsha(pipe: AnyPipeline, sha: str, keys: list[str], args: list[Any]) -> None:
+    """EVALSHA as a plain command: a cluster pipeline refuses its `evalsha` method, but
+    routes the command by its keys (all in one session's slot) like any other."""
+    pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
 
 
-def _conflict(event: Event, outcome: Outcome) -> DomainError:
-    return DomainError(
-        Reason.IDEMPOTENCY_CONFLICT,
-        f"event_id {event.event_id} was already used for a different event "
-        f"(appended at {outcome.position}); send a new event_id for a new event",
-    )
-
-
-def _item_result(index: int, event: Event, outcome: Outcome) -> ItemResult:
-    if outcome.status == "conflict":
-        return _rejected(index, _conflict(event, outcome), event, count=False)
-    return ItemResult(
-        index=index, event_id=event.event_id, status="accepted", position=outcome.position
-    )
-
-
-def _item(raw: Any, received_at: datetime, who: Principal) -> Posted:
-    try:
-        item = ITEMS.validate_python(raw)
-    except ValidationError as error:
-        raise DomainError(
-            Reason.VALIDATION_FAILED, "the event is not valid", validation_errors(error.errors())
-        ) from error
-    return posted(item, item.to_event(received_at, who.token_id))
-
-
-async def _keep_rejected(
-    coalescer: Coalescer, refused: Sequence[tuple[Event, DomainError]]
-) -> None:
-    """Scans refused for their session are kept for statistics; losing one of these
-    records never turns a refusal into an error."""
-    scans = [scan for event, error in refused if (scan := rejection.of(event, error))]
-    if not scans:
-        return
-
-    async def queue(pipe: AnyPipeline) -> None:
-        for scan in scans:
-            pipe.xadd(
-                rejection.STREAM,
-                rejection.to_fields(scan),  # type: ignore[arg-type]
-                maxlen=rejection.MAX_ENTRIES,
-                approximate=True,
-            )
-
-    try:
-        await coalescer.run(queue)
-    except RedisError:
-        logger.warning("could not keep %d rejected scans", len(scans), exc_info=True)
-        return
-    for scan in scans:
-        metrics.REJECTED_SCANS.labels(scan.reason.value).inc()
-
-
-def _rejected(index: int, error: DomainError, raw: Any, count: bool = True) -> ItemResult:
-    event_type = getattr(raw, "type", None) or (raw.get("type") if isinstance(raw, dict) else None)
-    if count:
-        label = event_type if isinstance(event_type, str) and event_type in ROLES else "unknown"
-        metrics.INGESTED.labels(label, error.reason.value).inc()
-    return ItemResult(
-        index=index,
-        event_id=getattr(raw, "event_id", None),
-        status="rejected",
-        reason=error.reason.value,
-        errors=error.errors or [{"loc": [], "msg": error.detail}],
-    )
+def _outcome(reply: Any) -> Outcome:
+    status, position = (part.decode() if isinstance(part, bytes) else str(part) for part in reply)
+    return Outcome(status, position)  # type: ignore[arg-type]

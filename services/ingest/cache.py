@@ -13,15 +13,17 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from services.ingest.coalesce import AnyPipeline, Coalescer
-from services.ingest.gate import SessionState, load_sessions
 from shared.auth import Principal, authenticate, hash_token
 from shared.db import read_only
 from shared.reference import CHANGED_KEY
+from shared.session import SessionState, SessionStatus
+from shared.tables import EXPOS, SESSIONS
 
 MAX_AGE = 5.0
 V = TypeVar("V")
@@ -94,3 +96,26 @@ class ReferenceCache:
 
 async def _get_mark(pipe: AnyPipeline) -> None:
     pipe.get(CHANGED_KEY)
+
+
+def load_sessions(engine: Engine, session_ids: Iterable[str]) -> dict[str, SessionState]:
+    ids = sorted(set(session_ids))
+    query = (
+        select(
+            SESSIONS.c.id,
+            SESSIONS.c.status,
+            SESSIONS.c.closed_at,
+            SESSIONS.c.starts_on,
+            SESSIONS.c.ends_on,
+            EXPOS.c.timezone,
+        )
+        .join(EXPOS, EXPOS.c.id == SESSIONS.c.expo_id)
+        .where(SESSIONS.c.id.in_(ids))
+    )
+    with read_only(engine).connect() as conn:
+        return {row.id: _state(row) for row in conn.execute(query)}
+
+
+def _state(row: Any) -> SessionState:
+    status, zone = SessionStatus(row.status), ZoneInfo(row.timezone)
+    return SessionState(row.id, status, row.closed_at, row.starts_on, row.ends_on, zone)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.problem import DomainError, Reason
+from shared.errors import DomainError, Reason
 
 MIN_BURST = 1000  # a full batch always fits in an idle bucket
 
@@ -42,6 +42,6 @@ class RateLimiter:
             raise DomainError(
                 Reason.RATE_LIMITED,
                 f"this token may send {self.rate:g} events per second; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
+                retry_after_seconds=wait,
             )
         bucket.tokens -= events

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.errors import DomainError, Reason
 from shared.events import (
     AttendeeCheckedIn,
     Category,
@@ -34,7 +35,6 @@ from shared.events import (
 )
 from shared.money import CENT, MAX_AMOUNT_CNY, Amount, FxRate
 from shared.money import Area as AreaM2
-from shared.problem import DomainError, Reason
 
 MAX_FUTURE = timedelta(minutes=5)
 MAX_BATCH = 1000
