@@ -12,7 +12,7 @@ from typing import Any
 from redis import RedisCluster
 from redis.exceptions import ResponseError
 
-from shared import dead_letters, metrics, rejection
+from shared import consumer_group, dead_letters, metrics, rejection
 from shared.fold import LATE_AFTER
 from shared.reference import CHANGED_KEY
 from shared.runtime import SyncRedis
@@ -106,8 +106,8 @@ class GroupConsumer:
     def _count_attempts(self, key: str, entries: list[RawEntry]) -> list[RawEntry]:
         keep = []
         for entry_id, fields in entries:
-            details: Any = self.redis.xpending_range(key, GROUP, entry_id, entry_id, 1)
-            delivered = int(details[0]["times_delivered"]) if details else 0
+            record = consumer_group.pending(self.redis, key, _text(entry_id))
+            delivered = int(record["times_delivered"]) if record else 0
             if not fields:
                 self.redis.xack(key, GROUP, entry_id)  # trimmed or deleted meanwhile
             elif delivered > self.config.max_deliveries:
@@ -146,8 +146,7 @@ class GroupConsumer:
         group's pending entries and lag. Returns the dead letters waiting."""
         pending = lag = 0
         for key in self.streams:
-            groups: Any = self.redis.xinfo_groups(key)
-            group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+            group = consumer_group.find(self.redis.xinfo_groups(key))
             if group is None:
                 continue
             pending += int(group["pending"])
