@@ -16,7 +16,7 @@ from pydantic_settings import SettingsError
 from sqlmodel import Session
 from uvicorn.config import LOGGING_CONFIG
 
-from services import operator, supervisor, usage
+from services import operator, up, usage
 from services.console import FAILED, refuse
 from services.progress import Progress
 from shared import auth, migration, runtime
@@ -123,10 +123,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="expo", description=__doc__)
     root.add_argument("--version", action="version", version=f"expo {version('expo-tally')}")
     commands = root.add_subparsers(dest="command", required=True)
-    up = commands.add_parser(
+    up_cmd = commands.add_parser(
         "up", help="migrate, then run and watch everything (embedded Redis by default)"
     )
-    up.add_argument(
+    up_cmd.add_argument(
         "--verbose",
         action="store_true",
         help="print every service's output on the console instead of var/log/",
@@ -200,9 +200,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     quiet_alembic(args.command, settings)
     match args.command:
         case "up":
-            supervisor.up(settings, verbose=args.verbose)
+            up.up(settings, verbose=args.verbose)
         case "migrate":
-            (migration_status if args.status else supervisor.migrate)(settings)
+            (migration_status if args.status else up.migrate)(settings)
         case "demo":
             from services import demo as simulation  # noqa: PLC0415
 

@@ -1,6 +1,7 @@
 """When `expo up` starts a child again, and when it gives up on it."""
 
-from services.supervisor import Policy, Restarts, exit_reason
+from services.children import exit_reason
+from services.supervisor import Policy, Restarts
 
 
 def test_the_pause_doubles_from_half_a_second_to_thirty() -> None:
