@@ -11,7 +11,8 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
-from services.demo import EXPO_ID, SESSION_ID
+from services.demo import EXPO_ID
+from services.demo_day import SESSION_ID
 from shared.db import make_engine
 from shared.tables import ApiToken
 from tests.conftest import migrated, sqlite_database
