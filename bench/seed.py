@@ -37,7 +37,7 @@ from services.aggregator.records import (
     exhibitor_row,
 )
 from shared.events import Event, encode_event
-from shared.fold import State, Totals, fold
+from shared.fold import Revisions, State, Totals, fold
 from shared.tables import (
     ATTENDEES,
     COUNTRIES,
@@ -167,6 +167,14 @@ def _add(parts: Sequence[Totals], refs: dict[str, int]) -> Totals:
             value: Any = sum(1 for n in refs.values() if n > 0)
         elif name == "as_of":
             value = max((v for v in values if v is not None), default=None)
+        elif name == "revisions":
+            value = Revisions(
+                late_events=sum(v.late_events for v in values),
+                last_revised_at=max(
+                    (v.last_revised_at for v in values if v.last_revised_at), default=None
+                ),
+                after_close=sum(v.after_close for v in values),
+            )
         elif isinstance(values[0], dict):
             value = {key: sum(v[key] for v in values) for key in values[0]}
         else:
