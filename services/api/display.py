@@ -131,7 +131,10 @@ class Displays:
         """The expo's read in flight, or a new one: one per expo at a time, so bodies
         replace each other in the order their versions were read."""
         task = self.checking.get(expo_id)
-        if task is None:
+        # A read that has ended but whose callbacks have not run yet is no read in flight:
+        # awaiting it again would return at once, so a poll waiting for a newer read would
+        # spin without ever yielding to the loop that runs those callbacks.
+        if task is None or task.done():
             kept = self.rendered.get(expo_id)
             task = asyncio.create_task(run_in_threadpool(self.check, expo_id, kept))
             self.checking[expo_id] = task
@@ -139,11 +142,14 @@ class Displays:
         return task
 
     def _keep(self, expo_id: str, done: asyncio.Task[Rendered]) -> None:
-        del self.checking[expo_id]
+        if self.checking.get(expo_id) is done:
+            del self.checking[expo_id]
         if done.cancelled() or done.exception() is not None:
             self.rendered.pop(expo_id, None)
             self.polled.pop(expo_id, None)
-        else:
+            return
+        kept = self.rendered.get(expo_id)
+        if kept is None or done.result().checked >= kept.checked:  # never an older body
             self.rendered[expo_id] = done.result()
 
     async def _refresh(self, expo_id: str) -> None:

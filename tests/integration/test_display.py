@@ -1,13 +1,17 @@
 """The display feed screens poll: its ETag moves with every change a screen would show, a
 304 never stands for an outdated body, and the reads behind it honour the token rules."""
 
+import asyncio
+import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.api.display import FRESH_SECONDS, IDLE_SECONDS
+from services.api.display import FRESH_SECONDS, IDLE_SECONDS, Displays, Rendered
+from shared.db import read_only
 from tests.integration.conftest import ADMIN, Stack
 from tests.integration.test_figures_api import changed_display, checkin
 from tests.seeds import FOUR_PREVIOUS_SESSIONS
@@ -160,3 +164,30 @@ def test_a_wrong_token_gets_401_even_for_a_body_in_memory(stack: Stack) -> None:
     wrong = {"Authorization": "Bearer expo_not-a-token", "If-None-Match": etag}
     refused = stack.api.get(f"/v1/display/{expo}", headers=wrong)
     assert (refused.status_code, refused.json()["reason"]) == (401, "unauthorized")
+
+
+def test_a_poll_that_meets_a_read_just_ended_waits_for_a_newer_one_and_answers(
+    stack: Stack,
+) -> None:
+    """A read that has ended while its callbacks wait in the event loop is no read in
+    flight: a poll that needs a newer one starts it (before, it awaited the ended read
+    again and again without yielding, and the API's event loop spun at full CPU)."""
+    expo = stack.new_expo()
+    displays = Displays(read_only(stack.engine), stack.redis)
+    before = replace(displays.check(expo, None), checked=time.monotonic() - 60)
+
+    async def ended() -> Rendered:
+        return before
+
+    async def poll() -> Rendered:
+        read = asyncio.create_task(ended())
+        await asyncio.sleep(0)  # it runs to its end; nothing has kept its result yet
+        displays.checking[expo] = read
+        return await displays.get(expo)
+
+    answers: list[Rendered] = []
+    poller = threading.Thread(target=lambda: answers.append(asyncio.run(poll())), daemon=True)
+    poller.start()
+    poller.join(timeout=30)
+    assert answers, "the poll never answered: it spun on the ended read"
+    assert answers[0].checked > before.checked
