@@ -10,7 +10,6 @@ Making and folding the events is the slow part and does not depend on the databa
 it is done once per bench (`prepare`) and written to each database (`store`).
 """
 
-import dataclasses
 import multiprocessing
 import sqlite3
 import time
@@ -31,13 +30,12 @@ from bench.database import libpq, sqlite_connect
 from bench.workload import Workload, build, key_of
 from services.aggregator.records import (
     attendee_row,
-    counters,
     country_row,
     deal_row,
     exhibitor_row,
 )
 from shared.events import Event, encode_event
-from shared.fold import Revisions, State, Totals, fold
+from shared.fold import State, Totals, fold
 from shared.tables import (
     ATTENDEES,
     COUNTRIES,
@@ -124,9 +122,10 @@ def prepare(session_id: str, count: int, seed_value: int) -> Seed:
     made.records[COUNTRIES.name] = _rows([country_row(session_id, k, n) for k, n in refs.items()])
     figures = {
         "session_id": session_id,
-        **counters(totals),
+        **totals.counts,
         "events": count,
         "as_of": totals.as_of,
+        "last_revised_at": totals.last_revised_at,
         "position": f"{1_700_000_000_000 + count - 1}-0",
     }
     made.records[SESSION_FIGURES.name] = _rows([figures])
@@ -158,28 +157,17 @@ def _prepare_part(job: tuple[str, int, int, int]) -> _Part:
 
 
 def _add(parts: Sequence[Totals], refs: dict[str, int]) -> Totals:
-    """The totals of parts that share no attendee, deal or exhibitor: counts added, the
-    countries recounted from the merged references, the latest as_of."""
+    """The totals of parts that share no attendee, deal or exhibitor: counters added, the
+    countries recounted from the merged references, the latest times."""
     merged = Totals()
-    for name in (f.name for f in dataclasses.fields(Totals)):
-        values = [getattr(part, name) for part in parts]
-        if name == "countries":
-            value: Any = sum(1 for n in refs.values() if n > 0)
-        elif name == "as_of":
-            value = max((v for v in values if v is not None), default=None)
-        elif name == "revisions":
-            value = Revisions(
-                late_events=sum(v.late_events for v in values),
-                last_revised_at=max(
-                    (v.last_revised_at for v in values if v.last_revised_at), default=None
-                ),
-                after_close=sum(v.after_close for v in values),
-            )
-        elif isinstance(values[0], dict):
-            value = {key: sum(v[key] for v in values) for key in values[0]}
-        else:
-            value = sum(values[1:], values[0])
-        setattr(merged, name, value)
+    for part in parts:
+        for counter, n in part.counts.items():
+            merged.counts[counter] += n
+    merged.as_of = max((p.as_of for p in parts if p.as_of), default=None)
+    merged.last_revised_at = max(
+        (p.last_revised_at for p in parts if p.last_revised_at), default=None
+    )
+    merged.counts["countries"] = sum(1 for n in refs.values() if n > 0)
     return merged
 
 

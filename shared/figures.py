@@ -1,61 +1,81 @@
-"""Figures as people read them (`F` in docs/design.md §5), and how editions add up.
+"""Figures as people read them (`F` in docs/design.md §5), and how editions add up, both
+derived from the figures vocabulary (`shared.vocabulary`).
 
-Additive figures add. Countries are a set: across editions they are the size of the union,
-which is only known when every part knows its list; where one part (a baseline from before
-the system) gives a count alone, the answer is the best lower bound, flagged not exact.
+A part (a baseline, a session, or a sum of them) is a `Tally`: the fold's counters, what a
+baseline gives beyond its breakdowns, and its countries. Counters add. Countries are a set:
+across editions they are the size of the union, which is only known when every part knows
+its list; where one part (a baseline from before the system) gives a count alone, the answer
+is the best lower bound, flagged not exact.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
+from pydantic.config import JsonDict
 
-from shared.events import Category, DealKind
 from shared.fold import Totals
-from shared.money import CENT
+from shared.money import CENT, fen_of, yuan_of
+from shared.vocabulary import (
+    BY_NAME,
+    FIGURES,
+    LIVE_COUNTERS,
+    Figure,
+    Kind,
+    compact,
+    fen_counter,
+    of_kind,
+)
 
 K = TypeVar("K")
 
 DecimalString = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 
 
-class Figures(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def _api_type(figure: Figure) -> Any:
+    match figure.kind:
+        case Kind.MONEY:
+            return DecimalString
+        case Kind.BREAKDOWN:
+            return dict.__class_getitem__((figure.members, int))
+        case Kind.FLAG:
+            return bool
+    return int
 
-    checkins: int
-    attendees: int
-    professional_attendees: int
-    attendees_by_category: dict[Category, int]
-    deals: int
-    deals_by_kind: dict[DealKind, int]
-    deal_value_cny: DecimalString = Field(json_schema_extra={"type": "string"})
-    countries: int
-    countries_exact: bool
-    exhibitors: int
-    projects_on_display: int
-    inside_now: int = Field(
-        description="Attendees whose latest scan is an entry, while their session is open: 0 "
-        "for a closed session; across editions, the open session's figure."
-    )
+
+def figures_model(name: str, figures: Iterable[Figure]) -> type[BaseModel]:
+    """A response model of these figures, each described by its meaning."""
+    fields: dict[str, Any] = {}
+    for figure in figures:
+        extra: JsonDict | None = {"type": "string"} if figure.kind is Kind.MONEY else None
+        fields[figure.name] = (
+            _api_type(figure),
+            Field(description=figure.meaning, json_schema_extra=extra),
+        )
+    return create_model(name, __config__=ConfigDict(frozen=True), **fields)
+
+
+if TYPE_CHECKING:  # their fields are the vocabulary's, made when the module loads
+
+    class Figures(BaseModel):
+        def __getattr__(self, name: str) -> Any: ...
+
+    DisplayFigures = Figures
+else:
+    Figures = figures_model("Figures", FIGURES)
+    DisplayFigures = figures_model("DisplayFigures", compact())
 
 
 @dataclass(frozen=True)
 class Tally:
     """The figures of one part (a baseline, a session, or a sum of them)."""
 
-    checkins: int = 0
-    by_category: Mapping[Category, int] = field(default_factory=dict)
-    by_kind: Mapping[DealKind, int] = field(default_factory=dict)
-    # Baselines may give a total without its breakdown (1.96 m attendees, 270 k of them
-    # professional): the rest counts in the total under no category.
-    unclassified_attendees: int = 0
-    unclassified_deals: int = 0
-    deal_value_cny: Decimal = Decimal("0.00")
-    exhibitors: int = 0
-    projects_on_display: int = 0
-    inside_now: int = 0  # only an open session has people inside: past editions add nothing
+    counts: Mapping[str, int] = field(default_factory=dict)  # the fold's counters
+    # A baseline may give a total without its breakdown (1.96 m attendees, 270 k of them
+    # professional): the rest counts in the total, under no member (by the total's name).
+    unclassified: Mapping[str, int] = field(default_factory=dict)
     # Countries: the known codes, plus a count for parts that only give a count.
     country_list: frozenset[str] = frozenset()
     country_count_only: int = 0
@@ -64,15 +84,30 @@ class Tally:
     @classmethod
     def of_session(cls, totals: Totals, countries: Iterable[str], is_open: bool) -> "Tally":
         """A session's tally; nobody is inside the halls of a session that is not open."""
+        counts = dict(totals.counts)
+        if not is_open:
+            counts.update(dict.fromkeys(LIVE_COUNTERS, 0))
+        return cls(counts, country_list=frozenset(countries))
+
+    @classmethod
+    def of_figures(
+        cls, given: Mapping[str, Any], countries: Iterable[str] | None = None
+    ) -> "Tally":
+        """A part known only by its figures (a baseline): what `given` holds, by figure name,
+        with the countries listed, if they are."""
+        counts, count_only = _counted(given)
+        unclassified = {
+            f.name: given[f.name] - sum(counts.get(c, 0) for c in BY_NAME[f.of].counters)
+            for f in of_kind(Kind.TOTAL)
+            if f.name in given
+        }
+        listed = frozenset(countries) if countries is not None else None
         return cls(
-            checkins=totals.checkins,
-            by_category=dict(totals.by_category),
-            by_kind=dict(totals.by_kind),
-            deal_value_cny=totals.deal_value_cny,
-            exhibitors=totals.exhibitors,
-            projects_on_display=totals.projects_on_display,
-            inside_now=totals.inside_now if is_open else 0,
-            country_list=frozenset(countries),
+            counts,
+            unclassified,
+            country_list=listed or frozenset(),
+            country_count_only=0 if listed is not None else count_only,
+            countries_exact=listed is not None,
         )
 
     @property
@@ -81,37 +116,68 @@ class Tally:
 
     def __add__(self, other: "Tally") -> "Tally":
         return Tally(
-            checkins=self.checkins + other.checkins,
-            by_category=_add(self.by_category, other.by_category),
-            by_kind=_add(self.by_kind, other.by_kind),
-            unclassified_attendees=self.unclassified_attendees + other.unclassified_attendees,
-            unclassified_deals=self.unclassified_deals + other.unclassified_deals,
-            deal_value_cny=self.deal_value_cny + other.deal_value_cny,
-            exhibitors=self.exhibitors + other.exhibitors,
-            projects_on_display=self.projects_on_display + other.projects_on_display,
-            inside_now=self.inside_now + other.inside_now,
+            counts=_add(self.counts, other.counts),
+            unclassified=_add(self.unclassified, other.unclassified),
             country_list=self.country_list | other.country_list,
             country_count_only=max(self.country_count_only, other.country_count_only),
             countries_exact=self.countries_exact and other.countries_exact,
         )
 
+    def values(self) -> dict[str, Any]:
+        """Every figure's value, by name, in the vocabulary's order."""
+        return {figure.name: self._value(figure) for figure in FIGURES}
+
+    def _value(self, figure: Figure) -> Any:
+        counts = self.counts
+        value: Any
+        match figure.kind:
+            case Kind.COUNT | Kind.LIVE:
+                value = counts.get(figure.name, 0)
+            case Kind.MONEY:
+                value = yuan_of(counts.get(fen_counter(figure.name), 0)).quantize(CENT)
+            case Kind.BREAKDOWN:
+                value = {m: counts.get(m.value, 0) for m in figure.members or ()}
+            case Kind.TOTAL:
+                parts = BY_NAME[figure.of].counters
+                value = sum(counts.get(c, 0) for c in parts)
+                value += self.unclassified.get(figure.name, 0)
+            case Kind.MEMBER:
+                value = counts.get(figure.member, 0)
+            case Kind.SET_SIZE:
+                value = self.countries
+            case Kind.FLAG:
+                value = self.countries_exact
+        return value
+
     def figures(self) -> Figures:
-        by_category = {c: self.by_category.get(c, 0) for c in Category}
-        by_kind = {k: self.by_kind.get(k, 0) for k in DealKind}
-        return Figures(
-            checkins=self.checkins,
-            attendees=sum(by_category.values()) + self.unclassified_attendees,
-            professional_attendees=by_category[Category.PROFESSIONAL],
-            attendees_by_category=by_category,
-            deals=sum(by_kind.values()) + self.unclassified_deals,
-            deals_by_kind=by_kind,
-            deal_value_cny=self.deal_value_cny.quantize(CENT),
-            countries=self.countries,
-            countries_exact=self.countries_exact,
-            exhibitors=self.exhibitors,
-            projects_on_display=self.projects_on_display,
-            inside_now=self.inside_now,
-        )
+        return Figures.model_validate(self.values())
+
+    def compact(self) -> DisplayFigures:
+        """The board's figures (no breakdowns)."""
+        return DisplayFigures.model_validate(self.values())
+
+
+def _counted(given: Mapping[str, Any]) -> tuple[dict[str, int], int]:
+    """The counters a part's figures give, and its count of countries (a set's size)."""
+    counts: dict[str, int] = {}
+    count_only = 0
+    for figure in FIGURES:
+        value = given.get(figure.name)
+        if value is None:
+            continue
+        match figure.kind:
+            case Kind.COUNT:
+                counts[figure.name] = value
+            case Kind.MONEY:
+                counts[fen_counter(figure.name)] = fen_of(value)
+            case Kind.BREAKDOWN:
+                counts.update({str(member): n for member, n in value.items()})
+            case Kind.SET_SIZE:
+                count_only = value
+    for figure in of_kind(Kind.MEMBER):  # a member given without its breakdown
+        if (value := given.get(figure.name)) is not None:
+            counts.setdefault(figure.member, value)
+    return counts, count_only
 
 
 def total(parts: Iterable[Tally]) -> Tally:

@@ -1,12 +1,14 @@
 """The fold: what the figures of a session mean (docs/design.md §4), as a pure function.
 
-`apply(state, event)` folds one NEW event into `state` (the caller drops events whose
-`event_id` it has already folded; `fold` does so for a plain list). It is deterministic and
-touches nothing but the state it is given: no clock, I/O, logging or randomness. The result
-depends only on the SET of events, never on their order of arrival.
+`apply(state, event)` says what folding one NEW event into `state` changes (the caller
+drops events whose `event_id` it has already folded; `fold` does so for a plain list): how
+far each counter of `shared.vocabulary` moves, and the records as they become. It reads the
+state and writes nothing but the `Change` it returns: no clock, I/O, logging or randomness.
+The result depends only on the SET of events, never on their order of arrival.
 
 The aggregator runs the same `apply` over a partial state: the records a batch touches,
-loaded from SQL (`Keys` says which), plus the session's running totals.
+loaded from SQL (`Keys` says which), plus the session's running totals; it writes the
+batch's changes as they are.
 """
 
 from collections.abc import Iterable
@@ -26,8 +28,12 @@ from shared.events import (
     ExhibitorRegistered,
     sort_key,
 )
+from shared.money import fen_of
+from shared.vocabulary import COUNTERS, fen_counter
 
 OrderKey = tuple[datetime, UUID]
+Counts = dict[str, int]  # counter name (shared/vocabulary.py COUNTERS) -> value
+DEAL_VALUE = fen_counter("deal_value_cny")
 LATE_AFTER = timedelta(seconds=120)  # EXPO_LATE_AFTER_SECONDS
 
 
@@ -82,16 +88,6 @@ class Revisions:
     last_revised_at: datetime | None = None
     after_close: int = 0
 
-    def revised(self, event: Event, folding: "Folding") -> "Revisions":
-        late = folding.at - event.occurred_at > folding.late_after
-        closed = folding.closed_at is not None and folding.at > folding.closed_at
-        if not late and not closed:
-            return self
-        last = self.last_revised_at
-        if late and (last is None or folding.at > last):
-            last = folding.at
-        return Revisions(self.late_events + late, last, self.after_close + closed)
-
 
 @dataclass(frozen=True, slots=True)
 class Folding:
@@ -103,20 +99,26 @@ class Folding:
     closed_at: datetime | None = None
 
 
+def zero_counts() -> Counts:
+    return dict.fromkeys(COUNTERS, 0)
+
+
 @dataclass(slots=True)
 class Totals:
-    """The additive figures of one session."""
+    """The running totals of one session: every counter of `shared.vocabulary.COUNTERS`,
+    the newest `recorded_at` folded, and when the latest late event was folded."""
 
-    checkins: int = 0
-    by_category: dict[Category, int] = field(default_factory=lambda: dict.fromkeys(Category, 0))
-    by_kind: dict[DealKind, int] = field(default_factory=lambda: dict.fromkeys(DealKind, 0))
-    deal_value_cny: Decimal = Decimal("0.00")
-    exhibitors: int = 0
-    projects_on_display: int = 0
-    countries: int = 0
-    inside_now: int = 0
+    counts: Counts = field(default_factory=zero_counts)
     as_of: datetime | None = None
-    revisions: Revisions = field(default_factory=Revisions)
+    last_revised_at: datetime | None = None
+
+    def __getitem__(self, counter: str) -> int:
+        return self.counts[counter]
+
+    @property
+    def revisions(self) -> Revisions:
+        counts = self.counts
+        return Revisions(counts["late_events"], self.last_revised_at, counts["after_close"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,37 @@ class Conflict:
 
 
 @dataclass(slots=True)
+class Change:
+    """What folding an event (or a batch of them) changes: how far each counter moves, the
+    records as they now are, the newest times, and the deal conflicts it revealed. The
+    projection writes exactly this; nothing is diffed."""
+
+    counts: Counts = field(default_factory=dict)
+    attendees: dict[str, Attendee] = field(default_factory=dict)
+    deals: dict[str, Deal] = field(default_factory=dict)
+    exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
+    country_refs: dict[str, int] = field(default_factory=dict)
+    as_of: datetime | None = None
+    last_revised_at: datetime | None = None
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def add(self, counter: str, n: int = 1) -> None:
+        self.counts[counter] = self.counts.get(counter, 0) + n
+
+    def then(self, later: "Change") -> None:
+        """Take in a change that comes after this one."""
+        for counter, n in later.counts.items():
+            self.add(counter, n)
+        self.attendees.update(later.attendees)
+        self.deals.update(later.deals)
+        self.exhibitors.update(later.exhibitors)
+        self.country_refs.update(later.country_refs)
+        self.as_of = _newest(self.as_of, later.as_of)
+        self.last_revised_at = _newest(self.last_revised_at, later.last_revised_at)
+        self.conflicts += later.conflicts
+
+
+@dataclass(slots=True)
 class State:
     """The fold's state for one session (or the part of it a batch touches)."""
 
@@ -138,6 +171,26 @@ class State:
     deals: dict[str, Deal] = field(default_factory=dict)
     exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
     country_refs: dict[str, int] = field(default_factory=dict)
+
+    def absorb(self, change: Change) -> None:
+        """Take a change in (as `apply` computed it against this state)."""
+        totals = self.totals
+        for counter, n in change.counts.items():
+            totals.counts[counter] += n
+        totals.as_of = _newest(totals.as_of, change.as_of)
+        totals.last_revised_at = _newest(totals.last_revised_at, change.last_revised_at)
+        self.attendees.update(change.attendees)
+        self.deals.update(change.deals)
+        self.exhibitors.update(change.exhibitors)
+        self.country_refs.update(change.country_refs)
+
+
+def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,24 +222,23 @@ def keys_of(events: Iterable[Event]) -> Keys:
     return Keys(frozenset(attendees), frozenset(deals), frozenset(exhibitors), frozenset(countries))
 
 
-def apply(state: State, event: Event, folding: Folding | None = None) -> Conflict | None:
-    """Fold one new event into `state`; returns the deal conflict it revealed, if any.
-    With `folding`, the event also counts in the revisions when it came late."""
-    totals = state.totals
-    if totals.as_of is None or event.recorded_at > totals.as_of:
-        totals.as_of = event.recorded_at
+def apply(state: State, event: Event, folding: Folding | None = None) -> Change:
+    """What folding one new event into `state` changes; `state` itself is left as it is
+    (`State.absorb` takes the change in). With `folding`, the event also counts in the
+    revisions when it came late."""
+    change = Change(as_of=event.recorded_at)
     if folding is not None:
-        totals.revisions = totals.revisions.revised(event, folding)
+        _revise(change, event, folding)
     match event:
         case AttendeeCheckedIn():
-            _check_in(state, event)
+            _check_in(state, change, event)
         case DealSigned():
-            return _sign(state, event)
+            _sign(state, change, event)
         case DealVoided():
-            _void(state, event.deal_id)
+            _void(state, change, event.deal_id)
         case ExhibitorRegistered():
-            _register(state, event)
-    return None
+            _register(state, change, event)
+    return change
 
 
 def fold(events: Iterable[Event], state: State | None = None) -> tuple[State, list[Conflict]]:
@@ -198,50 +250,63 @@ def fold(events: Iterable[Event], state: State | None = None) -> tuple[State, li
         if event.event_id in seen:
             continue
         seen.add(event.event_id)
-        if conflict := apply(state, event):
-            conflicts.append(conflict)
+        change = apply(state, event)
+        state.absorb(change)
+        conflicts += change.conflicts
     return state, conflicts
 
 
-def _country_seen(state: State, country: str | None, delta: int) -> None:
+def _revise(change: Change, event: Event, folding: Folding) -> None:
+    late = folding.at - event.occurred_at > folding.late_after
+    closed = folding.closed_at is not None and folding.at > folding.closed_at
+    if late:
+        change.add("late_events")
+        change.last_revised_at = folding.at
+    if closed:
+        change.add("after_close")
+
+
+def _country_seen(state: State, change: Change, country: str | None, delta: int) -> None:
     if country is None:
         return
-    before = state.country_refs.get(country, 0)
+    before = change.country_refs.get(country)
+    if before is None:
+        before = state.country_refs.get(country, 0)
     after = before + delta
-    state.country_refs[country] = after
-    state.totals.countries += (after > 0) - (before > 0)
+    change.country_refs[country] = after
+    change.add("countries", (after > 0) - (before > 0))
 
 
-def _check_in(state: State, event: AttendeeCheckedIn) -> None:
+def _check_in(state: State, change: Change, event: AttendeeCheckedIn) -> None:
     """An entry is a check-in (a repeat scan a new visit); an exit only says who left."""
-    totals = state.totals
     key = sort_key(event)
     entry = event.direction is Direction.ENTRY
     current = state.attendees.get(event.attendee_id)
     first, category = (current.first, current.category) if current else (None, None)
     if entry:
-        totals.checkins += 1
-        _country_seen(state, event.country, +1)
+        change.add("checkins")
+        _country_seen(state, change, event.country, +1)
         if first is None or key < first:
             if category is not None:
-                totals.by_category[category] -= 1
-            totals.by_category[event.category] += 1
+                change.add(category.value, -1)
+            change.add(event.category.value)
             first, category = key, event.category
     latest, inside = (current.latest, current.inside) if current else (key, False)
     if current is None or key > latest:
-        totals.inside_now += entry - inside
+        change.add("inside_now", entry - inside)
         latest, inside = key, entry
-    state.attendees[event.attendee_id] = Attendee(first, category, latest, inside)
+    attendee = Attendee(first, category, latest, inside)
+    if attendee != current:
+        change.attendees[event.attendee_id] = attendee
 
 
-def _count_signing(state: State, signing: Signing, sign: int) -> None:
-    totals = state.totals
-    totals.by_kind[signing.kind] += sign
-    totals.deal_value_cny += sign * signing.amount_cny
-    _country_seen(state, signing.counterparty_country, sign)
+def _count_signing(state: State, change: Change, signing: Signing, sign: int) -> None:
+    change.add(signing.kind.value, sign)
+    change.add(DEAL_VALUE, sign * fen_of(signing.amount_cny))
+    _country_seen(state, change, signing.counterparty_country, sign)
 
 
-def _sign(state: State, event: DealSigned) -> Conflict | None:
+def _sign(state: State, change: Change, event: DealSigned) -> None:
     deal = state.deals.get(event.deal_id, Deal())
     new = Signing(
         first=sort_key(event),
@@ -252,41 +317,43 @@ def _sign(state: State, event: DealSigned) -> Conflict | None:
     )
     old = deal.signing
     if old is not None and old.first <= new.first:
-        return _conflict(event, kept=old, dropped=new)
+        _conflict(change, event, kept=old, dropped=new)
+        return
     if deal.counts and old is not None:
-        _count_signing(state, old, -1)
-    state.deals[event.deal_id] = replace(deal, signing=new)
+        _count_signing(state, change, old, -1)
+    change.deals[event.deal_id] = replace(deal, signing=new)
     if not deal.voided:
-        _count_signing(state, new, +1)
-    return None if old is None else _conflict(event, kept=new, dropped=old)
+        _count_signing(state, change, new, +1)
+    if old is not None:
+        _conflict(change, event, kept=new, dropped=old)
 
 
-def _conflict(event: DealSigned, kept: Signing, dropped: Signing) -> Conflict | None:
-    if kept.content == dropped.content:
-        return None
-    return Conflict(event.session_id, event.deal_id, kept.first[1], dropped.first[1])
+def _conflict(change: Change, event: DealSigned, kept: Signing, dropped: Signing) -> None:
+    if kept.content != dropped.content:
+        change.conflicts.append(
+            Conflict(event.session_id, event.deal_id, kept.first[1], dropped.first[1])
+        )
 
 
-def _void(state: State, deal_id: str) -> None:
+def _void(state: State, change: Change, deal_id: str) -> None:
     deal = state.deals.get(deal_id, Deal())
     if deal.voided:
         return
     if deal.counts and deal.signing is not None:
-        _count_signing(state, deal.signing, -1)
-    state.deals[deal_id] = replace(deal, voided=True)
+        _count_signing(state, change, deal.signing, -1)
+    change.deals[deal_id] = replace(deal, voided=True)
 
 
-def _register(state: State, event: ExhibitorRegistered) -> None:
-    totals = state.totals
+def _register(state: State, change: Change, event: ExhibitorRegistered) -> None:
     current = state.exhibitors.get(event.exhibitor_id)
     key = sort_key(event)
     if current is not None and current.first <= key:
         return
     if current is None:
-        totals.exhibitors += 1
+        change.add("exhibitors")
     else:
-        totals.projects_on_display -= current.projects_on_display
-        _country_seen(state, current.country, -1)
-    totals.projects_on_display += event.projects_on_display
-    _country_seen(state, event.country, +1)
-    state.exhibitors[event.exhibitor_id] = Exhibitor(key, event.projects_on_display, event.country)
+        change.add("projects_on_display", -current.projects_on_display)
+        _country_seen(state, change, current.country, -1)
+    change.add("projects_on_display", event.projects_on_display)
+    _country_seen(state, change, event.country, +1)
+    change.exhibitors[event.exhibitor_id] = Exhibitor(key, event.projects_on_display, event.country)

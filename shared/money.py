@@ -96,3 +96,13 @@ BaselineValue = Annotated[
     FIXED,
     _schema(2),
 ]
+
+
+def fen_of(amount: Decimal) -> int:
+    """Yuan as whole fen, exactly (`amount` has at most two places)."""
+    return int(amount.scaleb(2))
+
+
+def yuan_of(fen: int) -> Decimal:
+    """Whole fen as yuan with two places, exactly."""
+    return Decimal(fen).scaleb(-2)

@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     DateTime,
     Dialect,
     Index,
+    Integer,
     Numeric,
     Table,
     Text,
@@ -22,10 +24,11 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.types import TypeEngine
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
-from shared.events import Category, DealKind
-from shared.fold import Revisions, Totals
+from shared import vocabulary
+from shared.fold import Totals
+from shared.vocabulary import Kind
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -75,16 +78,6 @@ class Fen(TypeDecorator[int]):
 
     def process_result_value(self, value: Any, _dialect: Dialect) -> int | None:
         return None if value is None else int(value)
-
-
-def fen_of(amount: Decimal) -> int:
-    """Yuan as whole fen, exactly (`amount` has at most two places)."""
-    return int(amount.scaleb(2))
-
-
-def yuan_of(fen: int) -> Decimal:
-    """Whole fen as yuan with two places, exactly."""
-    return Decimal(fen).scaleb(-2)
 
 
 def utcnow() -> datetime:
@@ -181,33 +174,29 @@ class RejectedScan(SQLModel, table=True):
 # --- projections (rebuildable from the event store) --------------------------------------
 
 
-class SessionFigures(SQLModel, table=True):
-    """The running totals of one session; changed only by adding fold deltas."""
+def _counter_type(name: str) -> TypeEngine[Any] | type[TypeEngine[Any]]:
+    if name in MONEY_COUNTERS:
+        return Fen
+    if name in SET_COUNTERS:
+        return Integer
+    return BigInteger
 
-    __tablename__ = "session_figures"
 
-    session_id: str = Field(primary_key=True, max_length=64)
-    checkins: int = Field(default=0, sa_type=BigInteger)
-    professional: int = Field(default=0, sa_type=BigInteger)
-    general: int = Field(default=0, sa_type=BigInteger)
-    exhibitor: int = Field(default=0, sa_type=BigInteger)
-    media: int = Field(default=0, sa_type=BigInteger)
-    vip: int = Field(default=0, sa_type=BigInteger)
-    delegate: int = Field(default=0, sa_type=BigInteger)
-    contract: int = Field(default=0, sa_type=BigInteger)
-    agreement: int = Field(default=0, sa_type=BigInteger)
-    intent: int = Field(default=0, sa_type=BigInteger)
-    deal_value_fen: int = Field(default=0, sa_type=Fen)
-    exhibitors: int = Field(default=0, sa_type=BigInteger)
-    projects_on_display: int = Field(default=0, sa_type=BigInteger)
-    countries: int = 0
-    inside_now: int = Field(default=0, sa_type=BigInteger)
-    events: int = Field(default=0, sa_type=BigInteger)
-    late_events: int = Field(default=0, sa_type=BigInteger)
-    after_close: int = Field(default=0, sa_type=BigInteger)
-    last_revised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    position: str | None = Field(default=None, max_length=40)  # newest stream entry folded
+MONEY_COUNTERS = {c for f in vocabulary.of_kind(Kind.MONEY) for c in f.counters}
+SET_COUNTERS = {c for f in vocabulary.of_kind(Kind.SET_SIZE) for c in f.counters}
+
+# The running totals of one session, changed only by adding fold deltas: a column for each
+# counter the vocabulary declares (a figure added there takes a migration adding its column).
+SESSION_FIGURES = Table(
+    "session_figures",
+    SQLModel.metadata,
+    Column("session_id", AutoString(64), primary_key=True),
+    *(Column(name, _counter_type(name), nullable=False, default=0) for name in vocabulary.COUNTERS),
+    Column("events", BigInteger, nullable=False, default=0),
+    Column("last_revised_at", UTCDateTime),
+    Column("as_of", UTCDateTime),
+    Column("position", AutoString(40)),  # the newest stream entry folded
+)
 
 
 class AttendeeRecord(SQLModel, table=True):
@@ -272,7 +261,6 @@ SESSIONS = table_of(ExpoSession)
 BASELINES = table_of(Baseline)
 EVENTS = table_of(StoredEvent)
 REJECTED_SCANS = table_of(RejectedScan)
-SESSION_FIGURES = table_of(SessionFigures)
 ATTENDEES = table_of(AttendeeRecord)
 DEALS = table_of(DealRecord)
 EXHIBITORS = table_of(ExhibitorRecord)
@@ -282,15 +270,5 @@ PROJECTION_TABLES = (SESSION_FIGURES, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES)
 
 def totals_of(row: Any) -> Totals:
     """The fold's totals from a `session_figures` row."""
-    return Totals(
-        checkins=row.checkins,
-        by_category={c: getattr(row, c.value) for c in Category},
-        by_kind={k: getattr(row, k.value) for k in DealKind},
-        deal_value_cny=yuan_of(row.deal_value_fen),
-        exhibitors=row.exhibitors,
-        projects_on_display=row.projects_on_display,
-        countries=row.countries,
-        inside_now=row.inside_now,
-        as_of=row.as_of,
-        revisions=Revisions(row.late_events, row.last_revised_at, row.after_close),
-    )
+    counts = {name: getattr(row, name) for name in vocabulary.COUNTERS}
+    return Totals(counts, row.as_of, row.last_revised_at)

@@ -1,7 +1,10 @@
-"""The figures, declared once: each one's name, what kind of number it is, how it combines
-across editions, and where it appears (the API's figures, exports, baselines and history
-files). The lists other modules need (an export's columns, a history file's fields) are
-derived from here, so a figure is named in one place (docs/design.md §5)."""
+"""The figures, declared once: each one's name, what kind of number it is, how it is kept and
+how it combines across editions. What other modules need is derived from here: the fold's
+counters and their SQL columns, the API's figures, a baseline's fields, an export's columns,
+a history file's fields and the board's compact form (docs/design.md §5).
+
+Adding a figure that the fold counts takes its line here, its counting in `shared/fold.py`
+and a migration that adds its counter column."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,12 +13,14 @@ from shared.events import Category, DealKind
 
 
 class Kind(StrEnum):
-    COUNT = "count"  # a whole number that adds across editions
-    MONEY = "money"  # yuan, a Decimal with two places (a string on the wire), adds
+    COUNT = "count"  # a whole number the fold counts; adds across editions
+    MONEY = "money"  # yuan with two places (a string on the wire), kept as whole fen; adds
+    BREAKDOWN = "breakdown"  # a count per member of an enum, each kept and added
+    TOTAL = "total"  # a breakdown's sum, plus what a baseline gives without its breakdown
+    MEMBER = "member"  # one member of a breakdown, on its own
     SET_SIZE = "set_size"  # the size of a set: across editions, the size of the union
-    BREAKDOWN = "breakdown"  # a count per member of an enum, each adds
     FLAG = "flag"  # true or false; across editions, true only if true everywhere
-    LIVE = "live"  # a figure of the open session only (nobody is inside a past edition)
+    LIVE = "live"  # a count of the open session only (nobody is inside a past edition)
 
 
 @dataclass(frozen=True)
@@ -23,28 +28,54 @@ class Figure:
     name: str
     kind: Kind
     meaning: str
-    members: tuple[str, ...] = ()  # a breakdown's members
+    members: type[StrEnum] | None = None  # a breakdown's members
+    of: str = ""  # the breakdown a total or a member is taken from
+    member: str = ""  # a member figure's member
     in_history: bool = True  # a baseline or a history file may give it
     exported: bool = True  # a column of the figures export
 
+    @property
+    def counters(self) -> tuple[str, ...]:
+        """The fold's counters that keep this figure (one column each in `session_figures`)."""
+        match self.kind:
+            case Kind.COUNT | Kind.LIVE | Kind.SET_SIZE:
+                return (self.name,)
+            case Kind.MONEY:
+                return (fen_counter(self.name),)
+            case Kind.BREAKDOWN:
+                return tuple(m.value for m in self.members or ())
+        return ()
+
+
+def fen_counter(name: str) -> str:
+    """The counter of a money figure: `deal_value_cny` is kept as `deal_value_fen`."""
+    return name.removesuffix("_cny") + "_fen"
+
 
 def _breakdown(name: str, members: type[StrEnum], meaning: str) -> Figure:
-    return Figure(name, Kind.BREAKDOWN, meaning, tuple(m.value for m in members))
+    return Figure(name, Kind.BREAKDOWN, meaning, members=members)
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("checkins", Kind.COUNT, "every accepted check-in scan, repeats included"),
-    Figure("attendees", Kind.COUNT, "distinct people checked in"),
-    Figure("professional_attendees", Kind.COUNT, "distinct people of the professional category"),
-    _breakdown("attendees_by_category", Category, "distinct people per category"),
-    Figure("deals", Kind.COUNT, "deals signed and not voided"),
-    _breakdown("deals_by_kind", DealKind, "deals per kind (contract, agreement, intent)"),
+    Figure("checkins", Kind.COUNT, "every accepted entry scan, repeats included (人次)"),
+    Figure("attendees", Kind.TOTAL, "distinct people checked in", of="attendees_by_category"),
+    Figure(
+        "professional_attendees",
+        Kind.MEMBER,
+        "distinct people of the professional category",
+        of="attendees_by_category",
+        member=Category.PROFESSIONAL,
+    ),
+    _breakdown("attendees_by_category", Category, "distinct people by their first category"),
+    Figure("deals", Kind.TOTAL, "deals signed and not voided", of="deals_by_kind"),
+    _breakdown("deals_by_kind", DealKind, "deals by kind (contract, agreement, intent)"),
     Figure("deal_value_cny", Kind.MONEY, "the value of those deals, in yuan"),
     Figure("countries", Kind.SET_SIZE, "countries and regions of attendees, deals, exhibitors"),
     Figure(
         "countries_exact",
         Kind.FLAG,
-        "false where a part gave a count without its list",
+        "false where a part gave a count of countries without its list: then `countries` "
+        "is a lower bound",
         in_history=False,
     ),
     Figure("exhibitors", Kind.COUNT, "exhibitors registered"),
@@ -52,12 +83,32 @@ FIGURES: tuple[Figure, ...] = (
     Figure(
         "inside_now",
         Kind.LIVE,
-        "people whose latest scan is an entry, while the session is open",
+        "attendees whose latest scan is an entry, while their session is open: 0 for a "
+        "closed session; across editions, the open session's figure",
         in_history=False,
         exported=False,
     ),
 )
 BY_NAME = {figure.name: figure for figure in FIGURES}
+
+# Counted beside the figures: events folded late or after the session closed.
+REVISION_COUNTERS = ("late_events", "after_close")
+# Every counter the fold keeps, each a column of `session_figures`.
+COUNTERS: tuple[str, ...] = (
+    *(counter for figure in FIGURES for counter in figure.counters),
+    *REVISION_COUNTERS,
+)
+# Counters of a figure of the open session only, 0 in any other.
+LIVE_COUNTERS = tuple(c for f in FIGURES if f.kind is Kind.LIVE for c in f.counters)
+
+
+def of_kind(*kinds: Kind) -> tuple[Figure, ...]:
+    return tuple(f for f in FIGURES if f.kind in kinds)
+
+
+def compact() -> tuple[Figure, ...]:
+    """The board's figures: every figure but the breakdowns."""
+    return tuple(f for f in FIGURES if f.kind is not Kind.BREAKDOWN)
 
 
 def export_columns() -> tuple[str, ...]:
@@ -69,7 +120,7 @@ def export_columns() -> tuple[str, ...]:
             continue
         if figure.kind is Kind.BREAKDOWN:
             subject = figure.name.split("_by_")[0]
-            columns += [f"{subject}_{member}" for member in figure.members]
+            columns += [f"{subject}_{member}" for member in figure.counters]
         else:
             columns.append(figure.name)
     return tuple(columns)
@@ -77,11 +128,8 @@ def export_columns() -> tuple[str, ...]:
 
 def history_fields() -> tuple[str, ...]:
     """The figures a history file's row may give, each a plain column (no breakdowns)."""
-    return tuple(
-        f.name
-        for f in FIGURES
-        if f.in_history and f.kind in (Kind.COUNT, Kind.MONEY, Kind.SET_SIZE)
-    )
+    plain = (Kind.COUNT, Kind.TOTAL, Kind.MEMBER, Kind.MONEY, Kind.SET_SIZE)
+    return tuple(f.name for f in FIGURES if f.in_history and f.kind in plain)
 
 
 def whole_numbers(names: tuple[str, ...]) -> tuple[str, ...]:

@@ -16,7 +16,6 @@ from services.aggregator.projection import folding_of
 from services.aggregator.rebuild import Progress, events_of, known_sessions
 from services.aggregator.records import (
     attendee_row,
-    counters,
     country_row,
     deal_row,
     exhibitor_row,
@@ -80,7 +79,7 @@ def _session(conn: Connection, session_id: str, late_after: timedelta, told: _To
     folding = folding_of(conn, session_id, late_after)
     for chunk in _stored(conn, session_id):
         for payload, stored_at in chunk:
-            apply(state, decode_event(payload), folding(stored_at))
+            state.absorb(apply(state, decode_event(payload), folding(stored_at)))
         told(len(chunk))
     shadow: dict[str, Rows] = {
         "session_figures": {(session_id,): _figures(session_id, state)},
@@ -115,9 +114,9 @@ def _figures(session_id: str, state: State) -> dict[str, Any]:
     totals = state.totals
     return {
         "session_id": session_id,
-        **counters(totals),
+        **totals.counts,
         "as_of": totals.as_of,
-        "last_revised_at": totals.revisions.last_revised_at,
+        "last_revised_at": totals.last_revised_at,
     }
 
 

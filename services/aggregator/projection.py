@@ -1,38 +1,35 @@
-"""The fold, applied to SQL: store new events, then add their deltas to the projections.
+"""The fold, applied to SQL: store new events, then write what they change.
 
 `store_new` and `project` run inside ONE transaction opened by the caller. The session's
 figures row is locked first, so two folds of one session never interleave; the records a
-batch touches are loaded, `shared.fold.apply` runs over them, and what changed is written.
+batch touches are loaded, `shared.fold.apply` runs over them, and the batch's `Change` is
+written as it is: counters moved by their deltas, the changed records upserted.
 """
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, TypeVar
-from uuid import UUID
+from typing import Any
 
 from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.aggregator.event_store import Folded, FoldingAt
 from services.aggregator.records import (
-    COUNTER_COLUMNS,
     attendee_of,
     attendee_row,
-    counters,
     country_row,
     deal_of,
     deal_row,
+    exhibitor_of,
     exhibitor_row,
 )
 from shared.bulk import among, upsert_rows
 from shared.fold import (
+    DEAL_VALUE,
     LATE_AFTER,
-    Attendee,
+    Change,
     Conflict,
-    Deal,
-    Exhibitor,
     Folding,
     Keys,
     State,
@@ -51,8 +48,7 @@ from shared.tables import (
     SESSIONS,
     totals_of,
 )
-
-V = TypeVar("V")
+from shared.vocabulary import COUNTERS
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -101,17 +97,20 @@ def project(
             select(SESSION_FIGURES).where(SESSION_FIGURES.c.session_id == session_id)
         ).one()
     state = _load(conn, session_id, fold_keys(e for e, _ in events), totals_of(figures))
-    before = _snapshot(state)
-    conflicts = [c for e, f in events if (c := apply(state, e, f)) is not None]
+    batch = Change()
+    for event, folding in events:
+        change = apply(state, event, folding)
+        state.absorb(change)
+        batch.then(change)
     position = _newest(figures.position, positions)
     _save(
         conn,
         session_id,
-        state,
-        before,
+        state.totals,
+        batch,
         {"events": SESSION_FIGURES.c.events + len(events), "position": position},
     )
-    return conflicts
+    return batch.conflicts
 
 
 def reset(conn: Connection, session_ids: Iterable[str]) -> None:
@@ -120,7 +119,7 @@ def reset(conn: Connection, session_ids: Iterable[str]) -> None:
     for table in PROJECTION_TABLES:
         if table is not SESSION_FIGURES:
             conn.execute(delete(table).where(table.c.session_id.in_(ids)))
-    zeros = dict.fromkeys(COUNTER_COLUMNS, 0)
+    zeros = dict.fromkeys(COUNTERS, 0)
     conn.execute(
         update(SESSION_FIGURES)
         .where(SESSION_FIGURES.c.session_id.in_(ids))
@@ -139,8 +138,7 @@ def _load(conn: Connection, session_id: str, keys: Keys, totals: Totals) -> Stat
     for row in _rows(conn, DEALS, session_id, DEALS.c.deal_id, keys.deals):
         state.deals[row.deal_id] = deal_of(row)
     for row in _rows(conn, EXHIBITORS, session_id, EXHIBITORS.c.exhibitor_id, keys.exhibitors):
-        first = (row.first_occurred_at, UUID(row.first_event_id))
-        state.exhibitors[row.exhibitor_id] = Exhibitor(first, row.projects_on_display, row.country)
+        state.exhibitors[row.exhibitor_id] = exhibitor_of(row)
     countries = set(keys.countries) | {x.country for x in state.exhibitors.values()}
     countries |= {
         d.signing.counterparty_country
@@ -162,61 +160,39 @@ def _rows(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    counters: dict[str, int]
-    attendees: dict[str, Attendee]
-    deals: dict[str, Deal]
-    exhibitors: dict[str, Exhibitor]
-    country_refs: dict[str, int]
-
-
-def _snapshot(state: State) -> _Snapshot:
-    return _Snapshot(
-        counters(state.totals),
-        dict(state.attendees),
-        dict(state.deals),
-        dict(state.exhibitors),
-        dict(state.country_refs),
-    )
-
-
-def _changed(after: dict[str, V], before: dict[str, V]) -> dict[str, V]:
-    return {key: value for key, value in after.items() if before.get(key) != value}
-
-
 def _save(
-    conn: Connection, session_id: str, state: State, before: _Snapshot, figures: dict[str, Any]
+    conn: Connection, session_id: str, totals: Totals, batch: Change, figures: dict[str, Any]
 ) -> None:
-    """Write what changed; `figures` are more `session_figures` columns to set."""
-    after = counters(state.totals)
+    """Write the batch's change; `totals` are the session's after it, `figures` more
+    `session_figures` columns to set."""
+    column = SESSION_FIGURES.c
     # Counts are added in SQL; a sum of money is written whole (the row is locked), since
     # SQLite cannot add numbers past 2**63.
-    deltas: dict[str, Any] = {
-        col: SESSION_FIGURES.c[col] + (after[col] - before.counters[col])
-        for col in COUNTER_COLUMNS
-        if col != "deal_value_fen"
+    values: dict[str, Any] = {
+        counter: column[counter] + n
+        for counter, n in batch.counts.items()
+        if n and counter != DEAL_VALUE
     }
-    deltas["deal_value_fen"] = after["deal_value_fen"]
-    totals = state.totals
+    if batch.counts.get(DEAL_VALUE):
+        values[DEAL_VALUE] = totals.counts[DEAL_VALUE]
     conn.execute(
         update(SESSION_FIGURES)
-        .where(SESSION_FIGURES.c.session_id == session_id)
+        .where(column.session_id == session_id)
         .values(
-            **deltas,
+            **values,
             **figures,
             as_of=totals.as_of,
-            last_revised_at=totals.revisions.last_revised_at,
+            last_revised_at=totals.last_revised_at,
         )
     )
-    attendees = _changed(state.attendees, before.attendees)
-    upsert_rows(conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in attendees.items()])
-    deals = _changed(state.deals, before.deals)
-    upsert_rows(conn, DEALS, [deal_row(session_id, key, d) for key, d in deals.items()])
-    exhibitors = _changed(state.exhibitors, before.exhibitors)
-    upsert_rows(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors.items()])
-    refs = _changed(state.country_refs, before.country_refs)
-    upsert_rows(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs.items()])
+    upsert_rows(
+        conn, ATTENDEES, [attendee_row(session_id, k, a) for k, a in batch.attendees.items()]
+    )
+    upsert_rows(conn, DEALS, [deal_row(session_id, k, d) for k, d in batch.deals.items()])
+    exhibitors = batch.exhibitors.items()
+    upsert_rows(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors])
+    refs = batch.country_refs.items()
+    upsert_rows(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs])
 
 
 def advance_position(conn: Connection, session_id: str, positions: Iterable[str]) -> None:

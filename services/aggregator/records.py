@@ -1,26 +1,14 @@
-"""Rows of the projection tables and the fold's state, each way: every mapping between a
-`session_figures`, `attendee_record`, `deal_record`, `exhibitor_record` or `country_ref` row
-and what `shared.fold` works on."""
+"""Rows of the projection tables and the fold's records, each way: every mapping between an
+`attendee_record`, `deal_record`, `exhibitor_record` or `country_ref` row and what
+`shared.fold` works on (a `session_figures` row holds the fold's counters by name:
+`shared.tables.totals_of`)."""
 
 from typing import Any
 from uuid import UUID
 
 from shared.events import Category, DealKind
-from shared.fold import Attendee, Deal, Exhibitor, Signing, Totals
-from shared.tables import fen_of, yuan_of
-
-COUNTER_COLUMNS = (
-    "checkins",
-    *(c.value for c in Category),
-    *(k.value for k in DealKind),
-    "deal_value_fen",
-    "exhibitors",
-    "projects_on_display",
-    "countries",
-    "inside_now",
-    "late_events",
-    "after_close",
-)
+from shared.fold import Attendee, Deal, Exhibitor, Signing
+from shared.money import fen_of, yuan_of
 
 
 def attendee_of(row: Any) -> Attendee:
@@ -59,20 +47,9 @@ def deal_of(row: Any) -> Deal:
     return Deal(signing=signing, voided=row.voided)
 
 
-def counters(totals: Totals) -> dict[str, int]:
-    """The `session_figures` counter columns of some totals."""
-    return {
-        "checkins": totals.checkins,
-        **{c.value: n for c, n in totals.by_category.items()},
-        **{k.value: n for k, n in totals.by_kind.items()},
-        "deal_value_fen": fen_of(totals.deal_value_cny),
-        "exhibitors": totals.exhibitors,
-        "projects_on_display": totals.projects_on_display,
-        "countries": totals.countries,
-        "inside_now": totals.inside_now,
-        "late_events": totals.revisions.late_events,
-        "after_close": totals.revisions.after_close,
-    }
+def exhibitor_of(row: Any) -> Exhibitor:
+    first = (row.first_occurred_at, UUID(row.first_event_id))
+    return Exhibitor(first, row.projects_on_display, row.country)
 
 
 def exhibitor_row(session_id: str, exhibitor_id: str, exhibitor: Exhibitor) -> dict[str, Any]:

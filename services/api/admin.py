@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from sqlalchemy import Executable, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -25,7 +26,7 @@ from shared.body import StrictJsonRoute
 from shared.errors import DomainError, Reason
 from shared.openapi import ADMIN, problems
 from shared.session import SessionStatus, check_transition
-from shared.tables import Baseline, Expo, ExpoSession, SessionFigures
+from shared.tables import SESSION_FIGURES, Baseline, Expo, ExpoSession
 
 router = APIRouter(tags=["reference data"], route_class=StrictJsonRoute)
 
@@ -44,8 +45,12 @@ def get_session(db: Session, session_id: str) -> ExpoSession:
     return session
 
 
-def _commit(db: Session, what: str) -> None:
+def _commit(db: Session, what: str, *also: Executable) -> None:
+    """Commit what `db` holds and the statements `also`; an id taken is 409."""
     try:
+        db.flush()
+        for statement in also:
+            db.connection().execute(statement)
         db.commit()
     except IntegrityError as error:
         db.rollback()
@@ -103,8 +108,7 @@ def create_session(expo_id: str, body: SessionCreate, _: AdminDep, db: DbDep) ->
     ordinals_taken(db, expo_id, body.ordinal, body.ordinal)
     session = ExpoSession(expo_id=expo_id, **body.model_dump())
     db.add(session)
-    db.add(SessionFigures(session_id=body.id))
-    _commit(db, f"session {body.id!r}")
+    _commit(db, f"session {body.id!r}", insert(SESSION_FIGURES).values(session_id=body.id))
     return SessionPublic.model_validate(session, from_attributes=True)
 
 

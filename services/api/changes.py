@@ -31,7 +31,8 @@ from sqlalchemy import (
 )
 
 from services.api.buckets import SLOT_SECONDS, Amount
-from shared.tables import ATTENDEES, DEALS, EVENTS, yuan_of
+from shared.money import yuan_of
+from shared.tables import ATTENDEES, DEALS, EVENTS
 
 Void = tuple[datetime, int]  # when the earliest void occurred, and its slot
 EPOCH = literal(datetime(1970, 1, 1, tzinfo=UTC))

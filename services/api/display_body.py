@@ -7,10 +7,10 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from services.api import freshness
 from services.api.freshness import Backlog
-from services.api.schemas import Display, DisplayFigures, DisplaySession, RevisionsPublic
+from services.api.schemas import Display, DisplaySession, RevisionsPublic
 from services.api.standing import Part, expo_parts
 from shared.errors import DomainError, Reason
-from shared.figures import Figures, total
+from shared.figures import total
 from shared.fold import Revisions
 from shared.session import SHOWN_FIRST
 from shared.tables import BASELINES, EXPOS, SESSION_FIGURES, SESSIONS
@@ -51,12 +51,6 @@ def sessions_of(version: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(row[3] for row in version if row[3] is not None)
 
 
-def _compact(figures: Figures) -> DisplayFigures:
-    return DisplayFigures.model_validate(
-        figures.model_dump(include=set(DisplayFigures.model_fields))
-    )
-
-
 def _shown(parts: list[Part]) -> Part | None:
     """The open session (the latest, if several), else the latest that is not planned."""
     sessions = [p for p in parts if p.session is not None]
@@ -95,7 +89,7 @@ def render(
             as_of=shown.as_of,
             revisions=RevisionsPublic.of(shown.revisions or Revisions()),
         ),
-        current=None if shown is None else _compact(shown.tally.figures()),
-        cumulative=_compact(total(p.tally for p in upto).figures()),
+        current=None if shown is None else shown.tally.compact(),
+        cumulative=total(p.tally for p in upto).compact(),
     )
     return body.model_dump_json().encode()

@@ -31,9 +31,9 @@ from services.api.spreadsheet import (
 )
 from shared import vocabulary
 from shared.errors import DomainError, Reason
-from shared.events import Category, DealKind
 from shared.figures import Figures
 from shared.openapi import READ, problems
+from shared.vocabulary import Kind
 
 router = APIRouter(tags=["exports"])
 ADMIN_READ = (401, 403, 404, 422, 503)
@@ -108,21 +108,20 @@ def session_xlsx(session_id: str, _: AdminDep, res: ResourcesDep) -> StreamingRe
 
 
 def figure_cells(figures: Figures) -> list[Cell]:
-    by_category = figures.attendees_by_category
-    by_kind = figures.deals_by_kind
-    return [
-        figures.checkins,
-        figures.attendees,
-        figures.professional_attendees,
-        *(by_category.get(category, 0) for category in Category),
-        figures.deals,
-        *(by_kind.get(kind, 0) for kind in DealKind),
-        f"{figures.deal_value_cny:.2f}",
-        figures.countries,
-        figures.countries_exact,
-        figures.exhibitors,
-        figures.projects_on_display,
-    ]
+    """An export row's figure cells, as `vocabulary.export_columns` names them."""
+    cells: list[Cell] = []
+    values = dict(figures)
+    for figure in vocabulary.FIGURES:
+        if not figure.exported:
+            continue
+        value = values[figure.name]
+        if figure.kind is Kind.BREAKDOWN:
+            cells += list(value.values())
+        elif figure.kind is Kind.MONEY:
+            cells.append(f"{value:.2f}")
+        else:
+            cells.append(value)
+    return cells
 
 
 def history_page(history: History) -> Page:

@@ -2,17 +2,19 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from services.api.freshness import Freshness
+from shared import vocabulary
 from shared.auth import Role
-from shared.events import Category, CountryCode, DealKind, SessionId, Text200
-from shared.figures import DecimalString, Figures
+from shared.events import CountryCode, SessionId, Text200
+from shared.figures import DisplayFigures, Figures
 from shared.fold import Revisions
 from shared.money import BaselineValue
+from shared.vocabulary import Figure, Kind
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10**12)]
 
@@ -71,38 +73,51 @@ class SessionPublic(BaseModel):
     closed_at: datetime | None
 
 
-class BaselineFigures(Body):
+class BaselineBody(Body):
     """Figures of editions from before the system; give what the record gives."""
-
-    checkins: Count = 0
-    attendees: Count = 0
-    professional_attendees: Count | None = None
-    attendees_by_category: dict[Category, Count] | None = None
-    deals: Count = 0
-    deals_by_kind: dict[DealKind, Count] | None = None
-    deal_value_cny: BaselineValue = Decimal(0)
-    countries: Count = 0
-    exhibitors: Count = 0
-    projects_on_display: Count = 0
 
     @model_validator(mode="after")
     def _parts_fit_totals(self) -> Self:
-        by_category = self.attendees_by_category or {}
-        if (
-            self.professional_attendees is not None
-            and by_category.get(Category.PROFESSIONAL, self.professional_attendees)
-            != self.professional_attendees
-        ):
-            msg = "professional_attendees differs from attendees_by_category.professional"
-            raise ValueError(msg)
-        known = sum(by_category.values()) or (self.professional_attendees or 0)
-        if known > self.attendees:
-            msg = "the attendees by category add up to more than attendees"
-            raise ValueError(msg)
-        if sum((self.deals_by_kind or {}).values()) > self.deals:
-            msg = "the deals by kind add up to more than deals"
-            raise ValueError(msg)
+        given = dict(self)
+        for figure in vocabulary.of_kind(Kind.MEMBER):
+            member, breakdown = given[figure.name], given[figure.of] or {}
+            if member is not None and breakdown.get(figure.member, member) != member:
+                msg = f"{figure.name} differs from {figure.of}.{figure.member}"
+                raise ValueError(msg)
+        for figure in vocabulary.of_kind(Kind.TOTAL):
+            members = {
+                m.member: given[m.name]
+                for m in vocabulary.of_kind(Kind.MEMBER)
+                if m.of == figure.of and given[m.name] is not None
+            }
+            known = sum((given[figure.of] or members).values())
+            if known > given[figure.name]:
+                subject = figure.of.split("_by_")[1]
+                msg = f"the {figure.name} by {subject} add up to more than {figure.name}"
+                raise ValueError(msg)
         return self
+
+
+def _baseline_field(figure: Figure) -> tuple[Any, Any]:
+    """What a baseline may give of a figure, and what it means when not given."""
+    match figure.kind:
+        case Kind.MONEY:
+            return BaselineValue, Decimal(0)
+        case Kind.MEMBER:
+            return Count | None, None
+        case Kind.BREAKDOWN:
+            return dict.__class_getitem__((figure.members, Count)) | None, None
+    return Count, 0
+
+
+if TYPE_CHECKING:  # its fields are the vocabulary's, made when the module loads
+    BaselineFigures = BaselineBody
+else:
+    BaselineFigures = create_model(
+        "BaselineFigures",
+        __base__=BaselineBody,
+        **{f.name: _baseline_field(f) for f in vocabulary.FIGURES if f.in_history},
+    )
 
 
 class BaselineCreate(Body):
@@ -119,7 +134,7 @@ class BaselineCreate(Body):
             raise ValueError(msg)
         if self.countries_list is not None:
             listed = len(set(self.countries_list))
-            if self.figures.countries not in (0, listed):
+            if dict(self.figures)["countries"] not in (0, listed):
                 msg = "figures.countries differs from the number of countries_list entries"
                 raise ValueError(msg)
         return self
@@ -214,19 +229,6 @@ class History(Freshness):
 
     expo_id: str
     rows: list[HistoryRow]
-
-
-class DisplayFigures(BaseModel):
-    deals: int
-    deal_value_cny: DecimalString
-    attendees: int
-    professional_attendees: int
-    checkins: int
-    countries: int
-    countries_exact: bool
-    exhibitors: int
-    projects_on_display: int
-    inside_now: int
 
 
 class DisplaySession(BaseModel):

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, func, select
 from services.api import schemas
 from services.api.freshness import Backlog, freshness
 from services.api.schemas import BaselineFigures
-from shared.events import Category
 from shared.figures import Tally, total
 from shared.fold import Revisions, Totals
 from shared.session import SessionStatus
@@ -43,24 +42,8 @@ class Part:
 
 def baseline_tally(figures_json: str, countries_json: str | None) -> Tally:
     figures = BaselineFigures.model_validate_json(figures_json, context=STORED)
-    by_category = dict(figures.attendees_by_category or {})
-    if figures.professional_attendees is not None:
-        by_category.setdefault(Category.PROFESSIONAL, figures.professional_attendees)
-    by_kind = dict(figures.deals_by_kind or {})
-    countries = frozenset(json.loads(countries_json)) if countries_json else None
-    return Tally(
-        checkins=figures.checkins,
-        by_category=by_category,
-        by_kind=by_kind,
-        unclassified_attendees=figures.attendees - sum(by_category.values()),
-        unclassified_deals=figures.deals - sum(by_kind.values()),
-        deal_value_cny=figures.deal_value_cny,
-        exhibitors=figures.exhibitors,
-        projects_on_display=figures.projects_on_display,
-        country_list=countries or frozenset(),
-        country_count_only=0 if countries is not None else figures.countries,
-        countries_exact=countries is not None,
-    )
+    countries = json.loads(countries_json) if countries_json else None
+    return Tally.of_figures(dict(figures), countries)
 
 
 def expo_parts(conn: Connection, expo_id: str) -> list[Part]:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlmodel import Session
 
 from services.api import changes, freshness
@@ -20,7 +20,7 @@ from services.api.freshness import Backlog, Freshness
 from services.api.standing import expo_parts
 from shared.errors import DomainError, Reason
 from shared.openapi import READ, problems
-from shared.tables import ExpoSession, SessionFigures
+from shared.tables import SESSION_FIGURES, ExpoSession
 
 router = APIRouter(tags=["figures"])
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
@@ -127,8 +127,11 @@ class Comparison(Freshness):
 
 
 def _as_of(db: Session, session_id: str) -> datetime | None:
-    figures = db.get(SessionFigures, session_id)
-    return figures.as_of if figures else None
+    return (
+        db.connection()
+        .execute(select(SESSION_FIGURES.c.as_of).where(SESSION_FIGURES.c.session_id == session_id))
+        .scalar_one_or_none()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,16 +19,22 @@ BILLION = Decimal(10) ** 9
 # billion; 56 countries (regions) have participated in [...] 3,088 exhibitors with 6,899
 # projects on display, which have attracted 1.96 million attendees, including 270 thousand
 # professional ones." No country list, no breakdown of deals or of the other attendees.
-FOUR_PREVIOUS_SESSIONS = Tally(
-    by_category={Category.PROFESSIONAL: 270_000},
-    unclassified_attendees=1_960_000 - 270_000,
-    unclassified_deals=2_107,
-    deal_value_cny=345 * BILLION,
-    exhibitors=3_088,
-    projects_on_display=6_899,
-    country_count_only=56,
-    countries_exact=False,
+FOUR_PREVIOUS_SESSIONS = Tally.of_figures(
+    {
+        "attendees": 1_960_000,
+        "professional_attendees": 270_000,
+        "deals": 2_107,
+        "deal_value_cny": 345 * BILLION,
+        "exhibitors": 3_088,
+        "projects_on_display": 6_899,
+        "countries": 56,
+    }
 )
+
+
+def part(**figures: object) -> Tally:
+    """A session known by some of its figures (with its list of countries, none)."""
+    return Tally.of_figures(figures, countries=())
 
 
 def session(*countries: str) -> Tally:
@@ -53,36 +59,38 @@ def test_session_figures_come_from_its_fold() -> None:
 
     figures = Tally.of_session(state.totals, countries_of(state), is_open=True).figures()
 
-    assert figures == Figures(
-        checkins=3,
-        attendees=2,
-        professional_attendees=1,
-        attendees_by_category=dict.fromkeys(Category, 0)
-        | {Category.PROFESSIONAL: 1, Category.MEDIA: 1},
-        deals=2,
-        deals_by_kind={DealKind.CONTRACT: 1, DealKind.AGREEMENT: 0, DealKind.INTENT: 1},
-        deal_value_cny=Decimal("13550000000.01"),
-        countries=4,
-        countries_exact=True,
-        exhibitors=2,
-        projects_on_display=12,
-        inside_now=2,
+    assert figures == Figures.model_validate(
+        {
+            "checkins": 3,
+            "attendees": 2,
+            "professional_attendees": 1,
+            "attendees_by_category": dict.fromkeys(Category, 0)
+            | {Category.PROFESSIONAL: 1, Category.MEDIA: 1},
+            "deals": 2,
+            "deals_by_kind": {DealKind.CONTRACT: 1, DealKind.AGREEMENT: 0, DealKind.INTENT: 1},
+            "deal_value_cny": Decimal("13550000000.01"),
+            "countries": 4,
+            "countries_exact": True,
+            "exhibitors": 2,
+            "projects_on_display": 12,
+            "inside_now": 2,
+        }
     )
 
 
 def test_additive_figures_add() -> None:
-    twelfth = Tally(
+    twelfth = part(
         checkins=10,
-        by_category={Category.PROFESSIONAL: 4, Category.GENERAL: 3},
-        by_kind={DealKind.CONTRACT: 2},
+        attendees_by_category={Category.PROFESSIONAL: 4, Category.GENERAL: 3},
+        deals_by_kind={DealKind.CONTRACT: 2},
         deal_value_cny=Decimal("100.10"),
         exhibitors=5,
         projects_on_display=20,
     )
-    thirteenth = Tally(
+    thirteenth = part(
         checkins=7,
-        by_category={Category.PROFESSIONAL: 1, Category.VIP: 2},
-        by_kind={DealKind.CONTRACT: 1, DealKind.INTENT: 3},
+        attendees_by_category={Category.PROFESSIONAL: 1, Category.VIP: 2},
+        deals_by_kind={DealKind.CONTRACT: 1, DealKind.INTENT: 3},
         deal_value_cny=Decimal("0.20"),
         exhibitors=1,
         projects_on_display=0,
@@ -113,29 +121,29 @@ def test_countries_are_the_union_when_every_part_lists_them() -> None:
 
 
 def test_baseline_with_only_a_count_of_countries_gives_a_lower_bound() -> None:
-    baseline = Tally(country_count_only=56, countries_exact=False)
+    baseline = Tally.of_figures({"countries": 56})
     figures = (baseline + session("CN", "DE")).figures()
     assert figures.countries == 56
     assert figures.countries_exact is False
 
 
 def test_lower_bound_is_the_known_list_when_it_is_longer_than_the_count() -> None:
-    baseline = Tally(country_count_only=2, countries_exact=False)
+    baseline = Tally.of_figures({"countries": 2})
     figures = (baseline + session("CN", "DE", "FR")).figures()
     assert figures.countries == 3
     assert figures.countries_exact is False
 
 
 def test_two_counts_of_countries_give_the_larger_as_the_lower_bound() -> None:
-    first = Tally(country_count_only=56, countries_exact=False)
-    second = Tally(country_count_only=40, countries_exact=False)
+    first = Tally.of_figures({"countries": 56})
+    second = Tally.of_figures({"countries": 40})
     figures = (first + second).figures()
     assert figures.countries == 56
     assert figures.countries_exact is False
 
 
 def test_baseline_that_lists_its_countries_keeps_the_union_exact() -> None:
-    baseline = Tally(country_list=frozenset({"CN", "DE", "ID", "HK"}))
+    baseline = Tally.of_figures({"countries": 4}, countries={"CN", "DE", "ID", "HK"})
     figures = (baseline + session("CN", "TW")).figures()
     assert figures.countries == 5
     assert figures.countries_exact is True
@@ -149,7 +157,7 @@ def test_unclassified_attendees_count_in_the_total_under_no_category() -> None:
 
 
 def test_unclassified_deals_count_in_the_total_under_no_kind() -> None:
-    figures = (FOUR_PREVIOUS_SESSIONS + Tally(by_kind={DealKind.CONTRACT: 3})).figures()
+    figures = (FOUR_PREVIOUS_SESSIONS + part(deals_by_kind={DealKind.CONTRACT: 3})).figures()
     assert figures.deals == 2_110
     assert figures.deals_by_kind == {
         DealKind.CONTRACT: 3,
@@ -159,10 +167,12 @@ def test_unclassified_deals_count_in_the_total_under_no_kind() -> None:
 
 
 def test_cumulative_figures_of_the_press_release_add_up() -> None:
-    this_session = Tally(
-        by_kind={DealKind.CONTRACT: 100, DealKind.AGREEMENT: 20, DealKind.INTENT: 8},
-        deal_value_cny=Decimal("15.2") * BILLION,
-        country_list=frozenset({"CN", "ID", "DE"}),
+    this_session = Tally.of_figures(
+        {
+            "deals_by_kind": {DealKind.CONTRACT: 100, DealKind.AGREEMENT: 20, DealKind.INTENT: 8},
+            "deal_value_cny": Decimal("15.2") * BILLION,
+        },
+        countries={"CN", "ID", "DE"},
     )
 
     cumulative = (FOUR_PREVIOUS_SESSIONS + this_session).figures()
@@ -176,7 +186,7 @@ def test_cumulative_figures_of_the_press_release_add_up() -> None:
 
 
 def test_figures_carry_money_as_a_decimal_string_and_every_category_and_kind() -> None:
-    figures = (FOUR_PREVIOUS_SESSIONS + Tally(deal_value_cny=Decimal("0.1"))).figures()
+    figures = (FOUR_PREVIOUS_SESSIONS + part(deal_value_cny=Decimal("0.1"))).figures()
     raw = json.loads(figures.model_dump_json())
     assert raw["deal_value_cny"] == "345000000000.10"
     assert raw["attendees_by_category"] == {
@@ -201,8 +211,11 @@ def test_no_parts_add_up_to_zero_figures_with_exact_countries() -> None:
 
 PARTS = (
     FOUR_PREVIOUS_SESSIONS,
-    Tally(checkins=5, by_category={Category.VIP: 2}, exhibitors=2, country_list=frozenset({"CN"})),
-    Tally(by_kind={DealKind.INTENT: 1}, deal_value_cny=Decimal("0.05")),
+    Tally.of_figures(
+        {"checkins": 5, "attendees_by_category": {Category.VIP: 2}, "exhibitors": 2},
+        countries={"CN"},
+    ),
+    part(deals_by_kind={DealKind.INTENT: 1}, deal_value_cny=Decimal("0.05")),
 )
 
 

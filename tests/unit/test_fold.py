@@ -50,7 +50,7 @@ def arrived(*events: Event) -> State:
     """The state after folding `events` in exactly this order of arrival."""
     state = State()
     for event in events:
-        apply(state, event)
+        state.absorb(apply(state, event))
     return state
 
 
@@ -64,13 +64,13 @@ def figures(state: State) -> Figures:
 
 def test_empty_session_has_zero_figures_and_no_as_of() -> None:
     state, conflicts = fold([])
-    assert state.totals.checkins == 0
-    assert set(state.totals.by_category.values()) == {0}
-    assert set(state.totals.by_kind.values()) == {0}
-    assert state.totals.deal_value_cny == Decimal("0.00")
-    assert state.totals.exhibitors == 0
-    assert state.totals.projects_on_display == 0
-    assert state.totals.countries == 0
+    assert state.totals["checkins"] == 0
+    assert set(figures(state).attendees_by_category.values()) == {0}
+    assert set(figures(state).deals_by_kind.values()) == {0}
+    assert figures(state).deal_value_cny == Decimal("0.00")
+    assert state.totals["exhibitors"] == 0
+    assert state.totals["projects_on_display"] == 0
+    assert state.totals["countries"] == 0
     assert state.totals.as_of is None
     assert conflicts == []
 
@@ -81,9 +81,9 @@ def test_repeat_scan_counts_a_checkin_not_an_attendee() -> None:
         checkin(2, "att-1", minute=90, category=Category.PROFESSIONAL),
         checkin(3, "att-1", minute=300, category=Category.PROFESSIONAL),
     )
-    assert state.totals.checkins == 3
-    assert state.totals.by_category[Category.PROFESSIONAL] == 1
-    assert sum(state.totals.by_category.values()) == 1
+    assert state.totals["checkins"] == 3
+    assert state.totals[Category.PROFESSIONAL] == 1
+    assert figures(state).attendees == 1
 
 
 def test_attendee_counts_under_the_category_of_their_earliest_checkin() -> None:
@@ -92,21 +92,23 @@ def test_attendee_counts_under_the_category_of_their_earliest_checkin() -> None:
         checkin(2, "att-1", minute=0, category=Category.VIP),
         checkin(3, "att-2", minute=1, category=Category.MEDIA),
     )
-    assert state.totals.by_category[Category.VIP] == 1
-    assert state.totals.by_category[Category.MEDIA] == 1
-    assert sum(state.totals.by_category.values()) == 2
+    assert state.totals[Category.VIP] == 1
+    assert state.totals[Category.MEDIA] == 1
+    assert figures(state).attendees == 2
 
 
 def test_late_earlier_checkin_moves_attendee_to_its_category() -> None:
     state = arrived(checkin(1, "att-1", minute=60, category=Category.GENERAL))
-    assert state.totals.by_category[Category.GENERAL] == 1
+    assert state.totals[Category.GENERAL] == 1
 
     # A desk that was offline uploads the scan made at the gate an hour earlier.
-    apply(state, checkin(2, "att-1", minute=0, category=Category.DELEGATE, recorded_minute=120))
+    state.absorb(
+        apply(state, checkin(2, "att-1", minute=0, category=Category.DELEGATE, recorded_minute=120))
+    )
 
-    assert state.totals.by_category[Category.GENERAL] == 0
-    assert state.totals.by_category[Category.DELEGATE] == 1
-    assert state.totals.checkins == 2
+    assert state.totals[Category.GENERAL] == 0
+    assert state.totals[Category.DELEGATE] == 1
+    assert state.totals["checkins"] == 2
 
 
 def test_checkins_at_the_same_moment_are_ordered_by_event_id() -> None:
@@ -114,8 +116,8 @@ def test_checkins_at_the_same_moment_are_ordered_by_event_id() -> None:
         checkin(7, "att-1", minute=0, category=Category.MEDIA),
         checkin(3, "att-1", minute=0, category=Category.EXHIBITOR),
     )
-    assert state.totals.by_category[Category.EXHIBITOR] == 1
-    assert state.totals.by_category[Category.MEDIA] == 0
+    assert state.totals[Category.EXHIBITOR] == 1
+    assert state.totals[Category.MEDIA] == 0
 
 
 def test_earliest_checkin_is_decided_by_the_instant_whatever_the_utc_offset() -> None:
@@ -135,10 +137,10 @@ def test_earliest_checkin_is_decided_by_the_instant_whatever_the_utc_offset() ->
         }
     )
     tie = folded(nine_in_shanghai, same_instant_in_utc)
-    assert tie.totals.by_category[Category.MEDIA] == 1
+    assert tie.totals[Category.MEDIA] == 1
     earlier = folded(nine_in_shanghai, same_instant_in_utc, a_minute_before_in_utc)
-    assert earlier.totals.by_category[Category.DELEGATE] == 1
-    assert sum(earlier.totals.by_category.values()) == 1
+    assert earlier.totals[Category.DELEGATE] == 1
+    assert figures(earlier).attendees == 1
 
 
 # --- entries, exits and inside-now --------------------------------------------------------
@@ -149,7 +151,7 @@ def test_exit_after_entry_leaves_nobody_inside() -> None:
         checkin(1, "att-1", minute=0),
         exit_scan(2, "att-1", minute=30),
     )
-    assert state.totals.inside_now == 0
+    assert state.totals["inside_now"] == 0
     assert (figures(state).checkins, figures(state).attendees) == (1, 1)
 
 
@@ -159,7 +161,7 @@ def test_reentry_after_exit_is_inside_again_and_a_new_visit() -> None:
         exit_scan(2, "att-1", minute=30),
         checkin(3, "att-1", minute=60),
     )
-    assert state.totals.inside_now == 1
+    assert state.totals["inside_now"] == 1
     assert (figures(state).checkins, figures(state).attendees) == (2, 1)
 
 
@@ -171,17 +173,17 @@ def test_inside_now_counts_each_attendee_whose_latest_scan_is_an_entry() -> None
         exit_scan(4, "att-2", minute=20),
         checkin(5, "att-3", minute=5),
     )
-    assert state.totals.inside_now == 2
+    assert state.totals["inside_now"] == 2
     assert figures(state).inside_now == 2
 
 
 def test_late_exit_older_than_the_latest_entry_changes_nothing() -> None:
     state = arrived(checkin(1, "att-1", minute=0), checkin(2, "att-1", minute=60))
     before = deepcopy(state)
-    assert state.totals.inside_now == 1
+    assert state.totals["inside_now"] == 1
 
     # An offline desk uploads, at minute 90, the exit it scanned at minute 30.
-    apply(state, exit_scan(3, "att-1", minute=30, country="DE", recorded_minute=90))
+    state.absorb(apply(state, exit_scan(3, "att-1", minute=30, country="DE", recorded_minute=90)))
 
     assert replace(state.totals, as_of=before.totals.as_of) == before.totals
     assert (state.attendees, state.country_refs) == (before.attendees, before.country_refs)
@@ -190,24 +192,26 @@ def test_late_exit_older_than_the_latest_entry_changes_nothing() -> None:
 
 def test_late_exit_newer_than_the_latest_entry_takes_the_attendee_out() -> None:
     state = arrived(checkin(1, "att-1", minute=0))
-    assert state.totals.inside_now == 1
+    assert state.totals["inside_now"] == 1
 
-    apply(state, exit_scan(2, "att-1", minute=30, recorded_minute=90))
+    state.absorb(apply(state, exit_scan(2, "att-1", minute=30, recorded_minute=90)))
 
-    assert state.totals.inside_now == 0
-    assert state.totals.checkins == 1
+    assert state.totals["inside_now"] == 0
+    assert state.totals["checkins"] == 1
 
 
 def test_late_entry_older_than_the_latest_exit_is_a_visit_but_not_inside() -> None:
     state = arrived(checkin(1, "att-1", minute=20), exit_scan(2, "att-1", minute=30))
-    assert state.totals.inside_now == 0
+    assert state.totals["inside_now"] == 0
 
-    apply(state, checkin(3, "att-1", minute=0, category=Category.VIP, recorded_minute=90))
+    state.absorb(
+        apply(state, checkin(3, "att-1", minute=0, category=Category.VIP, recorded_minute=90))
+    )
 
-    assert state.totals.inside_now == 0
-    assert state.totals.checkins == 2
-    assert state.totals.by_category[Category.VIP] == 1
-    assert sum(state.totals.by_category.values()) == 1
+    assert state.totals["inside_now"] == 0
+    assert state.totals["checkins"] == 2
+    assert state.totals[Category.VIP] == 1
+    assert figures(state).attendees == 1
 
 
 def test_attendee_seen_only_leaving_is_neither_an_attendee_nor_inside() -> None:
@@ -217,7 +221,7 @@ def test_attendee_seen_only_leaving_is_neither_an_attendee_nor_inside() -> None:
     )
     shown = figures(state)
     assert (shown.checkins, shown.attendees, shown.inside_now, shown.countries) == (0, 0, 0, 0)
-    assert set(state.totals.by_category.values()) == {0}
+    assert set(figures(state).attendees_by_category.values()) == {0}
     assert state.attendees["att-1"] == Attendee(None, None, (at(30), event_id(2)), False)
 
 
@@ -226,8 +230,8 @@ def test_attendee_seen_leaving_before_entering_counts_from_the_entry() -> None:
         exit_scan(1, "att-1", minute=0, category=Category.MEDIA, country="DE"),
         checkin(2, "att-1", minute=30, category=Category.VIP, country="CN"),
     )
-    assert (figures(state).attendees, state.totals.inside_now) == (1, 1)
-    assert state.totals.by_category[Category.VIP] == 1
+    assert (figures(state).attendees, state.totals["inside_now"]) == (1, 1)
+    assert state.totals[Category.VIP] == 1
     assert countries_of(state) == {"CN"}
 
 
@@ -253,10 +257,10 @@ def test_an_exit_never_changes_checkins_attendees_categories_or_countries(
     for state in (without, with_exit):
         assert figures(state).checkins == 3
         assert figures(state).attendees == 2
-        assert state.totals.by_category[Category.PROFESSIONAL] == 1
-        assert state.totals.by_category[Category.MEDIA] == 1
+        assert state.totals[Category.PROFESSIONAL] == 1
+        assert state.totals[Category.MEDIA] == 1
         assert countries_of(state) == {"CN", "HK"}
-        assert state.totals.countries == 2
+        assert state.totals["countries"] == 2
 
 
 @pytest.mark.parametrize(
@@ -273,7 +277,7 @@ def test_scans_at_the_same_moment_are_ordered_by_event_id(
         checkin(entry_id, "att-1", minute=10),
         exit_scan(exit_id, "att-1", minute=10),
     )
-    assert state.totals.inside_now == inside
+    assert state.totals["inside_now"] == inside
     assert figures(state).attendees == 1
 
 
@@ -290,11 +294,11 @@ def test_checkins_stored_before_exits_existed_are_entries_and_count_inside() -> 
     assert read_back == stored
     shown = figures(state)
     assert (shown.checkins, shown.attendees, shown.inside_now, shown.countries) == (3, 2, 2, 3)
-    assert state.totals.by_category[Category.MEDIA] == 1
+    assert state.totals[Category.MEDIA] == 1
 
     # A version-2 exit after the upgrade takes a version-1 entrant out.
-    apply(state, exit_scan(4, "att-2", minute=90))
-    assert state.totals.inside_now == 1
+    state.absorb(apply(state, exit_scan(4, "att-2", minute=90)))
+    assert state.totals["inside_now"] == 1
 
 
 # --- deals ---------------------------------------------------------------------------------
@@ -307,12 +311,12 @@ def test_signed_deals_count_by_kind_and_value() -> None:
         signed(3, "deal-3", kind=DealKind.INTENT, amount="0.01"),
         signed(4, "deal-4", kind=DealKind.CONTRACT, amount="1.99"),
     )
-    assert state.totals.by_kind == {
+    assert figures(state).deals_by_kind == {
         DealKind.CONTRACT: 2,
         DealKind.AGREEMENT: 1,
         DealKind.INTENT: 1,
     }
-    assert state.totals.deal_value_cny == Decimal("40350000002.00")
+    assert figures(state).deal_value_cny == Decimal("40350000002.00")
 
 
 def test_deal_value_is_an_exact_decimal_sum() -> None:
@@ -321,9 +325,9 @@ def test_deal_value_is_an_exact_decimal_sum() -> None:
         signed(2, "deal-2", amount="0.20"),
         signed(3, "deal-3", amount="9999999999999.99"),
     )
-    assert isinstance(state.totals.deal_value_cny, Decimal)
-    assert state.totals.deal_value_cny == Decimal("10000000000000.29")
-    assert str(state.totals.deal_value_cny) == "10000000000000.29"
+    assert isinstance(figures(state).deal_value_cny, Decimal)
+    assert figures(state).deal_value_cny == Decimal("10000000000000.29")
+    assert str(figures(state).deal_value_cny) == "10000000000000.29"
 
 
 def test_voided_deals_leave_the_value_exact() -> None:
@@ -332,13 +336,13 @@ def test_voided_deals_leave_the_value_exact() -> None:
         signed(2, "deal-2", amount="0.20"),
         voided(3, "deal-2", minute=5),
     )
-    assert state.totals.deal_value_cny == Decimal("0.10")
-    assert str(state.totals.deal_value_cny) == "0.10"
+    assert figures(state).deal_value_cny == Decimal("0.10")
+    assert str(figures(state).deal_value_cny) == "0.10"
 
 
 def test_foreign_currency_deal_counts_its_cny_value() -> None:
     state = folded(signed(1, "deal-1", amount="1000000.00", currency="EUR", fx_rate_to_cny="7.8"))
-    assert state.totals.deal_value_cny == Decimal("7800000.00")
+    assert figures(state).deal_value_cny == Decimal("7800000.00")
 
 
 @pytest.mark.parametrize(
@@ -396,32 +400,37 @@ def test_foreign_currency_deal_counts_its_cny_value() -> None:
 )
 def test_deal_lifecycle(events: list[Event], deals: int, value: str) -> None:
     state = folded(*events)
-    assert sum(state.totals.by_kind.values()) == deals
-    assert state.totals.deal_value_cny == Decimal(value)
+    assert figures(state).deals == deals
+    assert figures(state).deal_value_cny == Decimal(value)
 
 
 def test_void_before_sign_never_counts() -> None:
     state = arrived(voided(1, "deal-1", minute=0))
-    assert sum(state.totals.by_kind.values()) == 0
+    assert figures(state).deals == 0
 
-    apply(state, signed(2, "deal-1", minute=10, counterparty_country="DE"))
+    state.absorb(apply(state, signed(2, "deal-1", minute=10, counterparty_country="DE")))
 
-    assert sum(state.totals.by_kind.values()) == 0
-    assert state.totals.deal_value_cny == 0
-    assert state.totals.countries == 0
+    assert figures(state).deals == 0
+    assert figures(state).deal_value_cny == 0
+    assert state.totals["countries"] == 0
 
 
 def test_first_signing_by_occurred_at_counts_even_when_it_arrives_last() -> None:
     later = signed(1, "deal-1", minute=30, kind=DealKind.INTENT, amount="100.00")
     first = signed(2, "deal-1", minute=0, kind=DealKind.CONTRACT, amount="900.00")
     state = arrived(later)
-    assert state.totals.by_kind[DealKind.INTENT] == 1
+    assert state.totals[DealKind.INTENT] == 1
 
-    conflict = apply(state, first)
+    change = apply(state, first)
+    state.absorb(change)
 
-    assert state.totals.by_kind == {DealKind.CONTRACT: 1, DealKind.AGREEMENT: 0, DealKind.INTENT: 0}
-    assert state.totals.deal_value_cny == Decimal("900.00")
-    assert conflict == Conflict(SESSION_ID, "deal-1", event_id(2), event_id(1))
+    assert figures(state).deals_by_kind == {
+        DealKind.CONTRACT: 1,
+        DealKind.AGREEMENT: 0,
+        DealKind.INTENT: 0,
+    }
+    assert figures(state).deal_value_cny == Decimal("900.00")
+    assert change.conflicts == [Conflict(SESSION_ID, "deal-1", event_id(2), event_id(1))]
 
 
 def test_signings_at_the_same_moment_are_ordered_by_event_id() -> None:
@@ -429,7 +438,7 @@ def test_signings_at_the_same_moment_are_ordered_by_event_id() -> None:
         signed(8, "deal-1", minute=0, amount="800.00"),
         signed(4, "deal-1", minute=0, amount="400.00"),
     )
-    assert state.totals.deal_value_cny == Decimal("400.00")
+    assert figures(state).deal_value_cny == Decimal("400.00")
 
 
 def test_conflicting_resigning_is_reported_not_counted() -> None:
@@ -438,8 +447,8 @@ def test_conflicting_resigning_is_reported_not_counted() -> None:
 
     state, conflicts = fold([first, resigning])
 
-    assert sum(state.totals.by_kind.values()) == 1
-    assert state.totals.deal_value_cny == Decimal("500.00")
+    assert figures(state).deals == 1
+    assert figures(state).deal_value_cny == Decimal("500.00")
     assert countries_of(state) == {"DE"}
     assert conflicts == [Conflict(SESSION_ID, "deal-1", event_id(1), event_id(2))]
 
@@ -449,8 +458,8 @@ def test_identical_resigning_is_neither_counted_nor_reported() -> None:
     retry_without_event_id = signed(2, "deal-1", minute=1, amount="500.00")
     for events in ([first, retry_without_event_id], [retry_without_event_id, first]):
         state, conflicts = fold(events)
-        assert sum(state.totals.by_kind.values()) == 1
-        assert state.totals.deal_value_cny == Decimal("500.00")
+        assert figures(state).deals == 1
+        assert figures(state).deal_value_cny == Decimal("500.00")
         assert conflicts == []
 
 
@@ -482,7 +491,7 @@ def test_resigning_of_a_voided_deal_with_other_content_is_still_reported() -> No
             signed(3, "deal-1", minute=10, amount="600.00"),
         ]
     )
-    assert sum(state.totals.by_kind.values()) == 0
+    assert figures(state).deals == 0
     assert conflicts == [Conflict(SESSION_ID, "deal-1", event_id(1), event_id(3))]
 
 
@@ -495,27 +504,29 @@ def test_exhibitor_counts_once_with_projects_of_its_first_registration() -> None
         registered(2, "exh-1", minute=60, projects_on_display=15),
         registered(3, "exh-2", minute=30, projects_on_display=3),
     )
-    assert state.totals.exhibitors == 2
-    assert state.totals.projects_on_display == 15
+    assert state.totals["exhibitors"] == 2
+    assert state.totals["projects_on_display"] == 15
 
 
 def test_late_first_registration_replaces_projects_and_country() -> None:
     state = arrived(registered(1, "exh-1", minute=60, country="DE", projects_on_display=15))
-    assert state.totals.projects_on_display == 15
+    assert state.totals["projects_on_display"] == 15
     assert countries_of(state) == {"DE"}
 
-    apply(state, registered(2, "exh-1", minute=0, country="FR", projects_on_display=12))
+    state.absorb(
+        apply(state, registered(2, "exh-1", minute=0, country="FR", projects_on_display=12))
+    )
 
-    assert state.totals.exhibitors == 1
-    assert state.totals.projects_on_display == 12
+    assert state.totals["exhibitors"] == 1
+    assert state.totals["projects_on_display"] == 12
     assert countries_of(state) == {"FR"}
-    assert state.totals.countries == 1
+    assert state.totals["countries"] == 1
 
 
 def test_exhibitor_with_no_projects_still_counts() -> None:
     state = folded(registered(1, "exh-1", projects_on_display=0))
-    assert state.totals.exhibitors == 1
-    assert state.totals.projects_on_display == 0
+    assert state.totals["exhibitors"] == 1
+    assert state.totals["projects_on_display"] == 0
 
 
 # --- countries -----------------------------------------------------------------------------
@@ -605,7 +616,7 @@ def test_exhibitor_with_no_projects_still_counts() -> None:
 def test_countries(events: list[Event], countries: set[str]) -> None:
     state = folded(*events)
     assert countries_of(state) == countries
-    assert state.totals.countries == len(countries)
+    assert state.totals["countries"] == len(countries)
 
 
 def test_country_of_a_voided_deal_disappears_from_the_running_figures() -> None:
@@ -613,11 +624,11 @@ def test_country_of_a_voided_deal_disappears_from_the_running_figures() -> None:
         checkin(1, "att-1", country="CN"),
         signed(2, "deal-1", counterparty_country="DE"),
     )
-    assert state.totals.countries == 2
+    assert state.totals["countries"] == 2
 
-    apply(state, voided(3, "deal-1", minute=5))
+    state.absorb(apply(state, voided(3, "deal-1", minute=5)))
 
-    assert state.totals.countries == 1
+    assert state.totals["countries"] == 1
     assert countries_of(state) == {"CN"}
 
 
@@ -637,8 +648,8 @@ def test_redelivered_events_are_folded_once() -> None:
     scan = checkin(1, "att-1", country="DE")
     deal = signed(2, "deal-1", amount="500.00", counterparty_country="FR")
     state, conflicts = fold([scan, deal, scan, deal, deal])
-    assert state.totals.checkins == 1
-    assert state.totals.deal_value_cny == Decimal("500.00")
+    assert state.totals["checkins"] == 1
+    assert figures(state).deal_value_cny == Decimal("500.00")
     assert countries_of(state) == {"DE", "FR"}
     assert conflicts == []
 
