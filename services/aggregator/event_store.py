@@ -35,7 +35,14 @@ def store_new(
     Which ones are new is read first and then they are inserted plainly: the session lock
     keeps another fold of this session from storing them in between. An event is its
     event_id within its session: the same id in another session is another event."""
-    unique = {str(e.event.event_id): e for e in entries}
+    unique: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.event.session_id != session_id:
+            msg = f"entry {entry.position} holds an event of another session, not {session_id!r}"
+            raise ValueError(msg)
+        # Two entries under one event_id (ingest's idempotency window had passed): the one
+        # delivered first is the event, as it is when they come in separate batches.
+        unique.setdefault(str(entry.event.event_id), entry)
     if not unique:
         return []
     known = set(

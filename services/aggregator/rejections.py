@@ -9,6 +9,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shared.rejection import RejectedScan
 from shared.tables import REJECTED_SCANS
 
+# Scans a statement carries: PostgreSQL takes at most 65,535 parameters, 8 a scan.
+CHUNK = 1000
+
 
 def store(conn: Connection, scans: Sequence[RejectedScan]) -> int:
     """Insert the scans not stored yet; returns how many were new."""
@@ -28,5 +31,10 @@ def store(conn: Connection, scans: Sequence[RejectedScan]) -> int:
         }
         for scan in scans
     }
-    stmt = dialect.insert(REJECTED_SCANS).values(list(rows.values())).on_conflict_do_nothing()
-    return len(list(conn.execute(stmt.returning(REJECTED_SCANS.c.event_id))))
+    values = list(rows.values())
+    new = 0
+    for start in range(0, len(values), CHUNK):
+        stmt = dialect.insert(REJECTED_SCANS).values(values[start : start + CHUNK])
+        stmt = stmt.on_conflict_do_nothing().returning(REJECTED_SCANS.c.event_id)
+        new += len(conn.execute(stmt).all())
+    return new

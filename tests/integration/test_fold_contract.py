@@ -459,3 +459,44 @@ def test_late_and_after_close_events_count_in_the_revisions_once_however_often_d
     fold_batch(engine, session_id, [*second, *entries(session_id, [late], first=9)], LATE_AFTER)
     assert totals(engine, session_id).revisions == revised
     assert totals(engine, session_id).current.checkins == 4
+
+
+def test_two_events_under_one_id_count_the_first_delivered_however_batches_split(
+    engine: Engine,
+) -> None:
+    """Ingest refuses an event_id it has seen within its idempotency window; past it, a
+    reused id reaches the stream twice. The entry delivered first is the event, whether
+    both come in one batch or in two."""
+    vip = checkin(1, "A1", category=Category.VIP)
+    media = checkin(1, "A1", category=Category.MEDIA)
+    together, apart = new_session(engine), new_session(engine)
+
+    folded = fold_batch(engine, together, entries(together, [vip, media]), NEVER_LATE)
+    fold_batch(engine, apart, entries(apart, [vip]), NEVER_LATE)
+    fold_batch(engine, apart, entries(apart, [media], first=2), NEVER_LATE)
+
+    assert (len(folded.new), folded.duplicates) == (1, 1)
+    for session in (together, apart):
+        by_category = totals(engine, session).current.attendees_by_category
+        assert (by_category[Category.VIP], by_category[Category.MEDIA]) == (1, 0)
+
+
+def test_a_batch_holding_another_sessions_event_is_refused_whole(engine: Engine) -> None:
+    mine, theirs = new_session(engine), new_session(engine)
+    batch = [*entries(mine, [checkin(1, "A1")]), *entries(theirs, [checkin(2, "A2")], first=2)]
+
+    with pytest.raises(ValueError, match="another session"):
+        fold_batch(engine, mine, batch, NEVER_LATE)
+
+    assert (stored(engine, mine), stored(engine, theirs)) == (0, 0)
+    assert totals(engine, mine).current.checkins == 0
+
+
+def test_a_batch_of_ten_thousand_refused_scans_is_kept_whole(engine: Engine) -> None:
+    """As many as the largest batch the aggregator reads (EXPO_FOLD_BATCH_SIZE)."""
+    session = new_session(engine)
+    scans = [scan(session, f"A{n}") for n in range(10_000)]
+
+    assert keep_rejected(engine, scans) == 10_000
+    assert keep_rejected(engine, scans) == 0
+    assert sum(totals(engine, session).rejected_scans.values()) == 10_000
