@@ -35,6 +35,7 @@ OrderKey = tuple[datetime, UUID]
 Counts = dict[str, int]  # counter name (shared/vocabulary.py COUNTERS) -> value
 DEAL_VALUE = fen_counter("deal_value_cny")
 LATE_AFTER = timedelta(seconds=120)  # EXPO_LATE_AFTER_SECONDS
+MAJOR_DEAL = Decimal(100_000_000)  # a deal of 1亿元 or more is a major deal
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +304,8 @@ def _check_in(state: State, change: Change, event: AttendeeCheckedIn) -> None:
 def _count_signing(state: State, change: Change, signing: Signing, sign: int) -> None:
     change.add(signing.kind.value, sign)
     change.add(DEAL_VALUE, sign * fen_of(signing.amount_cny))
+    if signing.amount_cny >= MAJOR_DEAL:
+        change.add("major_deals", sign)
     _country_seen(state, change, signing.counterparty_country, sign)
 
 

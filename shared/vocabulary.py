@@ -70,6 +70,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("deals", Kind.TOTAL, "deals signed and not voided", of="deals_by_kind"),
     _breakdown("deals_by_kind", DealKind, "deals by kind (contract, agreement, intent)"),
     Figure("deal_value_cny", Kind.MONEY, "the value of those deals, in yuan"),
+    Figure("major_deals", Kind.COUNT, "those deals of ¥100 million or more (亿元以上项目)"),
     Figure("countries", Kind.SET_SIZE, "countries and regions of attendees, deals, exhibitors"),
     Figure(
         "countries_exact",

@@ -195,6 +195,7 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
         "deals": 3,
         "deals_by_kind": {"contract": 1, "agreement": 1, "intent": 1},
         "deal_value_cny": "15730850000.00",  # 13,550,000,000 + 250,000,000 x 7.1234 + 400,000,000
+        "major_deals": 3,  # each of ¥100 million or more
         "countries": 5,  # CN, HK, TW, ID, DE
         "countries_exact": True,
         "exhibitors": 1,
@@ -226,6 +227,7 @@ def test_a_day_of_events_reads_back_as_exact_figures(services: Services) -> None
         "deals": 2110,
         "deals_by_kind": {"contract": 1, "agreement": 1, "intent": 1},
         "deal_value_cny": "360730850000.00",
+        "major_deals": 3,
         "countries": 56,
         "countries_exact": False,
         "exhibitors": 3089,

@@ -6,11 +6,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Date, Engine, TextClause, bindparam, inspect, text
+from sqlmodel import SQLModel
 
-from shared import migration
+from shared import migration, vocabulary
 from shared.db import make_engine
-from shared.tables import UTCDateTime
+from shared.tables import SESSION_FIGURES, UTCDateTime
 from tests.conftest import postgres_database, sqlite_database
 
 EXPECTED_TABLES = {
@@ -64,11 +67,21 @@ def _revision(engine: Engine) -> str | None:
 def test_an_empty_database_goes_up_to_head_down_to_nothing_and_up_again(empty: Engine) -> None:
     migration.upgrade(empty)
     assert _tables(empty) == EXPECTED_TABLES
-    assert _revision(empty) == "0004"
+    assert _revision(empty) == "0005"
     migration.downgrade(empty, "base")
     assert _tables(empty) <= {"alembic_version"}
     migration.upgrade(empty)
     assert _tables(empty) == EXPECTED_TABLES
+
+
+def test_the_migrations_make_the_tables_the_code_declares(empty: Engine) -> None:
+    """Every column the code declares (a counter of each figure of the vocabulary among
+    them) is made by a migration, with its type: a figure added without one fails here."""
+    migration.upgrade(empty)
+    with empty.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    assert set(vocabulary.COUNTERS) <= set(SESSION_FIGURES.c.keys())
 
 
 def test_data_of_the_previous_revision_survives_the_upgrade_and_the_downgrade(
@@ -189,3 +202,37 @@ def test_revision_4_keys_events_by_session_and_keeps_what_was_stored(empty: Engi
     assert _event_indexes(empty) == {
         "ix_event_session_occurred": ["session_id", "occurred_at", "event_id"]
     }
+
+
+def test_revision_5_counts_the_major_deals_already_folded(empty: Engine) -> None:
+    migration.upgrade(empty, "0004")
+    deal = (
+        "INSERT INTO deal_record (session_id, deal_id, signed_occurred_at, signed_event_id,"
+        " kind, amount_fen, counterparty_country, content, voided)"
+        " VALUES ('s1', :key, :at, :signed, 'contract', :fen, NULL, '', :voided)"
+    )
+    deals = [  # a major deal is one of ¥100,000,000.00 or more, signed and not voided
+        {"key": "d1", "signed": "e-1", "fen": 100_000_000_00, "voided": False},
+        {"key": "d2", "signed": "e-2", "fen": 99_999_999_99, "voided": False},
+        {"key": "d3", "signed": "e-3", "fen": 500_000_000_00, "voided": True},
+        {"key": "d4", "signed": None, "fen": None, "voided": True},  # a void alone
+        {"key": "d5", "signed": "e-5", "fen": 13_550_000_000_00, "voided": False},
+    ]
+    with empty.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO session_figures (session_id, checkins, professional,"
+                " general, exhibitor, media, vip, delegate, contract, agreement, intent,"
+                " deal_value_fen, exhibitors, projects_on_display, countries, events,"
+                " inside_now, late_events, after_close)"
+                " VALUES ('s1', 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, '0', 0, 0, 0, 5, 0, 0, 0)"
+            )
+        )
+        for row in deals:
+            conn.execute(_typed(deal), {**row, "at": SCANNED})
+
+    migration.upgrade(empty)
+    with empty.connect() as conn:
+        assert conn.execute(text("SELECT major_deals FROM session_figures")).scalar() == 2
+    migration.downgrade(empty, "0004")
+    assert "major_deals" not in {c["name"] for c in inspect(empty).get_columns("session_figures")}

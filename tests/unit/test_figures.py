@@ -69,6 +69,7 @@ def test_session_figures_come_from_its_fold() -> None:
             "deals": 2,
             "deals_by_kind": {DealKind.CONTRACT: 1, DealKind.AGREEMENT: 0, DealKind.INTENT: 1},
             "deal_value_cny": Decimal("13550000000.01"),
+            "major_deals": 1,
             "countries": 4,
             "countries_exact": True,
             "exhibitors": 2,

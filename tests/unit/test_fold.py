@@ -345,6 +345,21 @@ def test_foreign_currency_deal_counts_its_cny_value() -> None:
     assert figures(state).deal_value_cny == Decimal("7800000.00")
 
 
+def test_major_deals_are_those_of_a_hundred_million_yuan_or_more_that_count() -> None:
+    """亿元以上项目: the CNY value decides; a void or an earlier signing moves a deal out."""
+    state = folded(
+        signed(1, "deal-1", amount="100000000.00"),
+        signed(2, "deal-2", amount="99999999.99"),
+        signed(3, "deal-3", amount="20000000.00", currency="USD", fx_rate_to_cny="7.1"),
+        signed(4, "deal-4", amount="500000000.00"),
+        voided(5, "deal-4", minute=10),
+        signed(6, "deal-5", minute=30, amount="13550000000.00"),
+        signed(7, "deal-5", minute=5, amount="1000.00"),  # the signing that counts
+    )
+    assert figures(state).major_deals == 2  # deal-1, and deal-3 at ¥142,000,000.00
+    assert figures(state).deals == 4
+
+
 @pytest.mark.parametrize(
     ("events", "deals", "value"),
     [
