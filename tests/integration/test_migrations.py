@@ -4,6 +4,7 @@ previous revision, on SQLite and PostgreSQL."""
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -211,7 +212,9 @@ def test_revision_5_counts_the_major_deals_already_folded(empty: Engine) -> None
         " kind, amount_fen, counterparty_country, content, voided)"
         " VALUES ('s1', :key, :at, :signed, 'contract', :fen, NULL, '', :voided)"
     )
-    deals = [  # a major deal is one of ¥100,000,000.00 or more, signed and not voided
+    deals: list[
+        dict[str, Any]
+    ] = [  # a major deal is one of ¥100,000,000.00 or more, signed and not voided
         {"key": "d1", "signed": "e-1", "fen": 100_000_000_00, "voided": False},
         {"key": "d2", "signed": "e-2", "fen": 99_999_999_99, "voided": False},
         {"key": "d3", "signed": "e-3", "fen": 500_000_000_00, "voided": True},
