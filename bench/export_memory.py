@@ -22,25 +22,19 @@ iterated. It is not part of `make test`.
 import argparse
 import json
 import os
-import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from bench import database, seed
-from bench.stack import BENCH_SETTINGS, Stack, free_port, peak_rss_mb
-from shared import embedded_redis
+from bench import database, seed, stack
+from bench.stack import Stack, peak_rss_mb
 
 RESULTS = Path(__file__).parent / "results" / "export_memory.json"
 SCRATCH = "expo_bench_export"
@@ -131,29 +125,6 @@ def _copy(url: str, session_id: str) -> tuple[int, int, float]:
     return rows, size, time.perf_counter() - started
 
 
-@contextmanager
-def api_stack(label: str, url: str, var_dir: Path) -> Iterator[Stack]:
-    """Migrated database, the embedded Redis, and a stack that runs only the API."""
-    redis = embedded_redis.start(var_dir)
-    env = {
-        **os.environ,
-        **BENCH_SETTINGS,
-        "EXPO_DATABASE_URL": url,
-        "EXPO_REDIS_URL": embedded_redis.url_of(redis),
-        "EXPO_VAR_DIR": str(var_dir),
-        "EXPO_ADMIN_TOKEN": "bench-" + secrets.token_urlsafe(24),
-        "EXPO_API_PORT": str(free_port()),
-    }
-    migrate = [sys.executable, "-m", "services.cli", "migrate"]
-    subprocess.run(migrate, env=env, check=True, capture_output=True)
-    up = Stack(label, url, var_dir, redis, env)
-    try:
-        yield up
-    finally:
-        up.stop()
-        redis.stop()
-
-
 def start_api(up: Stack) -> int:
     up.spawn("api")
     up.wait_ready("api")
@@ -207,7 +178,7 @@ def measure_size(up: Stack, label: str, size: int, made: dict[int, str]) -> list
 
 
 def measure(label: str, url: str, var_dir: Path, sizes: list[int]) -> list[Row]:
-    with api_stack(label, url, var_dir) as up:
+    with stack.migrated(label, url, var_dir, ["api"]) as up:
         made = sessions(up, sizes)
         for size in sizes:
             say(f"{label}: making and storing {size} events")

@@ -24,6 +24,14 @@ Result = dict[str, float]
 
 
 @dataclass(frozen=True)
+class BatchSettings:
+    """How the batch load (`bench/load.py`) posts: events a request, requests in flight."""
+
+    size: int = 500
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
 class Plan:
     events_small: int = 10_000
     events_large: int = 1_000_000
@@ -31,8 +39,7 @@ class Plan:
     e2e_events: int = 30_000
     fresh_seconds: float = 15.0
     fresh_rate: float = 2000.0
-    batch_size: int = 500
-    concurrency: int = 4
+    batch: BatchSettings = field(default_factory=BatchSettings)
     xadd_seconds: float = 3.0
     totals_reads: int = 300
     scale_events: int = 100_000
@@ -100,8 +107,8 @@ def _batch_spec(stack: Stack, made: Expos, session: str, plan: Plan) -> dict[str
         "api": stack.url("api"),
         "token": made.batch_token,
         "session_id": session,
-        "batch_size": plan.batch_size,
-        "concurrency": plan.concurrency,
+        "batch_size": plan.batch.size,
+        "concurrency": plan.batch.concurrency,
     }
 
 

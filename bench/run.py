@@ -23,6 +23,17 @@ from bench.measure import Plan, Result, measure_display, measure_stack
 from bench.wrk import Load, WrkSettings
 
 RESULTS = Path(__file__).parent / "results"
+# The plan's sizes that are options (--events-large, ...), defaulting to the plan's, with help
+# where the name alone does not say enough.
+PLAN_OPTIONS = {
+    "events_large": None,
+    "events_small": None,
+    "fold_events": None,
+    "e2e_events": None,
+    "fresh_seconds": None,
+    "scale_events": "backlog per scaling run",
+    "scale_sessions": "sessions of the 'many' shape",
+}
 STARTED = time.monotonic()
 
 
@@ -139,13 +150,11 @@ def parser() -> argparse.ArgumentParser:
         help="a PostgreSQL server (default: $EXPO_BENCH_DATABASE_URL); a database "
         "expo_bench is created there and dropped afterwards",
     )
-    p.add_argument("--events-large", type=int, default=1_000_000)
-    p.add_argument("--events-small", type=int, default=10_000)
-    p.add_argument("--fold-events", type=int, default=30_000)
-    p.add_argument("--e2e-events", type=int, default=30_000)
-    p.add_argument("--fresh-seconds", type=float, default=15.0)
-    p.add_argument("--scale-events", type=int, default=100_000, help="backlog per scaling run")
-    p.add_argument("--scale-sessions", type=int, default=32, help="sessions of the 'many' shape")
+    defaults = Plan()
+    for name, help_ in PLAN_OPTIONS.items():
+        default = getattr(defaults, name)
+        option = "--" + name.replace("_", "-")
+        p.add_argument(option, type=type(default), default=default, help=help_)
     p.add_argument(
         "--only",
         choices=["all", "stacks", "scaling", "display"],
@@ -153,8 +162,8 @@ def parser() -> argparse.ArgumentParser:
         help="'scaling': only the 1/2/4-aggregator rows (needs PostgreSQL); 'stacks': the rest; "
         "'display': only the display reads and the minimal GET and POST",
     )
-    p.add_argument("--wrk-seconds", type=float, default=6.0)
-    p.add_argument("--wrk-connections", type=int, default=32)
+    p.add_argument("--wrk-seconds", type=float, default=defaults.wrk.seconds)
+    p.add_argument("--wrk-connections", type=int, default=defaults.wrk.connections)
     p.add_argument("--quick", action="store_true", help="small sizes, for trying the bench out")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return p
@@ -173,13 +182,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
             wrk=WrkSettings(seconds=3),
         )
     return Plan(
-        events_small=args.events_small,
-        events_large=args.events_large,
-        fold_events=args.fold_events,
-        e2e_events=args.e2e_events,
-        fresh_seconds=args.fresh_seconds,
-        scale_events=args.scale_events,
-        scale_sessions=args.scale_sessions,
+        **{name: getattr(args, name) for name in PLAN_OPTIONS},
         wrk=WrkSettings(connections=args.wrk_connections, seconds=args.wrk_seconds),
     )
 

@@ -51,18 +51,7 @@ PARTS = 2  # worker processes making and folding events
 OPENED = datetime(2025, 9, 26, 1, 0, tzinfo=UTC)
 SESSION_LENGTH = timedelta(days=4)
 SOURCE = "bench-seed"
-EVENT_COLUMNS = (
-    "event_id",
-    "session_id",
-    "type",
-    "occurred_at",
-    "recorded_at",
-    "schema_version",
-    "source",
-    "position",
-    "payload",
-    "stored_at",
-)
+EVENT_COLUMNS = tuple(EVENTS.columns.keys())  # the order of _event_row's values
 Row = tuple[Any, ...]
 Records = dict[str, tuple[tuple[str, ...], list[Row]]]  # table -> columns, rows
 
@@ -187,8 +176,8 @@ def store(database_url: str, made: Seed) -> float:
 def _event_row(event: Event, number: int, stored_at: str) -> Row:
     """As the aggregator stores an event (services/aggregator/projection.py store_new)."""
     return (
-        str(event.event_id),
         event.session_id,
+        str(event.event_id),
         event.type,
         _text(event.occurred_at),
         _text(event.recorded_at),

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,8 +142,11 @@ class Stack:
 
 
 @contextmanager
-def running(label: str, database_url: str, var_dir: Path) -> Iterator[Stack]:
-    """Migrate, start the embedded Redis and the three services; stop them afterwards."""
+def migrated(
+    label: str, database_url: str, var_dir: Path, services: Iterable[str] = PORTS
+) -> Iterator[Stack]:
+    """Migrate, start the embedded Redis and give each of `services` a port; none is started
+    here. Whatever was started is stopped afterwards."""
     redis = embedded_redis.start(var_dir)
     env = {
         **os.environ,
@@ -153,7 +156,7 @@ def running(label: str, database_url: str, var_dir: Path) -> Iterator[Stack]:
         "EXPO_VAR_DIR": str(var_dir),
         "EXPO_ADMIN_TOKEN": "bench-" + secrets.token_urlsafe(24),
     }
-    env.update({variable: str(free_port()) for variable in PORTS.values()})
+    env.update({PORTS[name]: str(free_port()) for name in services})
     stack = Stack(label, database_url, var_dir, redis, env)
     try:
         subprocess.run(
@@ -162,11 +165,18 @@ def running(label: str, database_url: str, var_dir: Path) -> Iterator[Stack]:
             check=True,
             capture_output=True,
         )
+        yield stack
+    finally:
+        stack.stop()
+        redis.stop()
+
+
+@contextmanager
+def running(label: str, database_url: str, var_dir: Path) -> Iterator[Stack]:
+    """Migrate, start the embedded Redis and the three services; stop them afterwards."""
+    with migrated(label, database_url, var_dir) as stack:
         for name in PORTS:
             stack.spawn(name)
         for name in PORTS:
             stack.wait_ready(name)
         yield stack
-    finally:
-        stack.stop()
-        redis.stop()

@@ -42,15 +42,9 @@ def of(event: Event, error: DomainError) -> RejectedScan | None:
     """The record of a refused scan, or None when the refusal is not one we keep."""
     if not isinstance(event, AttendeeCheckedIn) or error.reason not in RECORDED:
         return None
+    scanned = {"event_id", "session_id", "attendee_id", "desk_id", "source", "occurred_at"}
     return RejectedScan(
-        event_id=event.event_id,
-        session_id=event.session_id,
-        reason=error.reason,
-        attendee_id=event.attendee_id,
-        desk_id=event.desk_id,
-        source=event.source,
-        occurred_at=event.occurred_at,
-        received_at=event.recorded_at,
+        **event.model_dump(include=scanned), reason=error.reason, received_at=event.recorded_at
     )
 
 

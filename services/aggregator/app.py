@@ -2,8 +2,6 @@
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,9 +10,7 @@ from sqlalchemy import Engine
 
 from services.aggregator.consumer import Consumer
 from services.aggregator.group import ConsumerConfig
-from shared import health, openapi, problem, runtime
-from shared.instrument import RequestMetrics
-from shared.problem import BodyLimit
+from shared import health, runtime, service
 from shared.runtime import SyncRedis
 from shared.settings import Settings, get_settings
 
@@ -23,17 +19,25 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Running:
+    """The fold loop's thread and what it folds with, built once in the app's lifespan."""
+
     engine: Engine
     redis: SyncRedis
     consumer: Consumer
     thread: threading.Thread
+    stop: threading.Event
+
+    async def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.redis.close()
+        self.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    def start() -> Running:
         engine, redis = runtime.engine(settings), runtime.sync_redis(settings)
         config = ConsumerConfig(
             name=settings.consumer_name,
@@ -46,24 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer = Consumer(redis, engine, config)
         stop = threading.Event()
         thread = threading.Thread(target=consumer.run, args=(stop,), name="fold", daemon=True)
-        app.state.running = Running(engine, redis, consumer, thread)
         thread.start()
         logger.info("aggregator %s folding", config.name)
-        yield
-        stop.set()
-        thread.join(timeout=10)
-        redis.close()
-        engine.dispose()
+        return Running(engine, redis, consumer, thread, stop)
 
-    app = FastAPI(title="Expo tally aggregator", lifespan=lifespan)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(RequestMetrics)
-    problem.install(app)
-    openapi.install(app)
+    app = service.create_app("Expo tally aggregator", start)
 
     def running() -> Running:
-        found: Running = app.state.running
-        return found
+        return service.resources_of(app, Running)
 
     def fold_alive() -> None:
         if not running().thread.is_alive():

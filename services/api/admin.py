@@ -177,10 +177,4 @@ def create_token(body: TokenCreate, _: AdminDep, db: DbDep) -> TokenIssued:
     issued = auth.issue(body.role, body.session_id, body.label)
     db.add(issued.record)
     _commit(db, "token")
-    return TokenIssued(
-        id=issued.id,
-        token=issued.secret,
-        role=body.role,
-        session_id=body.session_id,
-        label=body.label,
-    )
+    return TokenIssued(id=issued.id, token=issued.secret, **body.model_dump())

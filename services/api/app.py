@@ -1,45 +1,31 @@
 """The API service: figures, history and the display for people and screens; reference
 data for admins. It never writes events."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from services.api import admin, display, export, live, operations, pages, reads, timeline
 from services.api.deps import Resources, resources_of
-from shared import health, openapi, problem, runtime
+from shared import health, runtime, service
 from shared.db import read_only
-from shared.instrument import RequestMetrics
-from shared.problem import BodyLimit
 from shared.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    def build() -> Resources:
         engine, redis = runtime.engine(settings), runtime.sync_redis(settings)
         reader = read_only(engine)
         hub, displays = live.Hub(reader, redis), display.Displays(reader, redis)
-        resources = Resources(settings, engine, reader, redis, hub, displays)
-        app.state.resources = resources
-        yield
-        await resources.close()
+        return Resources(settings, engine, reader, redis, hub, displays)
 
-    app = FastAPI(
-        title="Expo tally API",
-        description="Live figures of trade expos: this edition, every edition before it.",
-        lifespan=lifespan,
+    # Display hits are answered inside the request metrics and the body limit.
+    app = service.create_app(
+        "Expo tally API",
+        build,
+        "Live figures of trade expos: this edition, every edition before it.",
+        inner=[display.Hits],
     )
-    # Outermost last: request metrics see every answer, the body limit runs before any
-    # route, and display hits are answered inside both.
-    app.add_middleware(display.Hits)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(RequestMetrics)
-    problem.install(app)
-    openapi.install(app)
     app.include_router(display.router)  # first: screens poll it far more than anything else
     app.include_router(
         # Figures come from SQL: without Redis they are answered all the same (how far

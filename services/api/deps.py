@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.applications import Starlette
 
+from shared import service
 from shared.auth import Principal, Role, authenticate, authorize, bearer_secret
 from shared.runtime import SyncRedis
 from shared.settings import Settings
@@ -40,8 +41,7 @@ class Resources:
 
 def resources_of(app: Starlette) -> Resources:
     """The app's resources; for the hot paths that are not FastAPI dependencies."""
-    found: Resources = app.state.resources
-    return found
+    return service.resources_of(app, Resources)
 
 
 async def resources(request: Request) -> Resources:  # async: no thread pool hop

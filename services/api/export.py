@@ -11,6 +11,8 @@ Times are RFC 3339 in UTC; money is decimal text, exactly as stored (in XLSX too
 spreadsheet's numbers are binary floating point, which cannot hold every amount exactly).
 """
 
+from collections.abc import Iterable
+
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
@@ -59,6 +61,16 @@ def _headers(filename: str, cache: str) -> dict[str, str]:
     }
 
 
+def _streamed(chunks: Iterable[bytes], media_type: str, filename: str) -> StreamingResponse:
+    """An attachment sent as it is made, never kept by a cache: a session's event log."""
+    return StreamingResponse(chunks, media_type=media_type, headers=_headers(filename, "no-store"))
+
+
+def _whole(chunks: Iterable[bytes], media_type: str, filename: str) -> Response:
+    """An attachment sent whole, revalidated before a cache reuses it: an expo's figures."""
+    return Response(b"".join(chunks), media_type=media_type, headers=_headers(filename, "no-cache"))
+
+
 def _known_session(res: Resources, session_id: str) -> None:
     with Session(res.reader) as db:
         get_session(db, session_id)  # 404 before anything is sent
@@ -74,11 +86,8 @@ def session_csv(session_id: str, _: AdminDep, res: ResourcesDep) -> StreamingRes
     envelope, the payload's fields by name and the payload as stored. Admins only."""
     _known_session(res, session_id)
     pages = event_log.pages(res.reader, session_id, res.settings.export_page_rows)
-    return StreamingResponse(
-        csv_chunks(event_log.HEADER, pages),
-        media_type=CSV_MEDIA_TYPE,
-        headers=_headers(f"{session_id}-events.csv", "no-store"),
-    )
+    chunks = csv_chunks(event_log.HEADER, pages)
+    return _streamed(chunks, CSV_MEDIA_TYPE, f"{session_id}-events.csv")
 
 
 @router.get(
@@ -100,11 +109,8 @@ def session_xlsx(session_id: str, _: AdminDep, res: ResourcesDep) -> StreamingRe
             f"{SHEET_ROWS - 1} below its header: export.csv has them all",
         )
     pages = event_log.pages(res.reader, session_id, res.settings.export_page_rows)
-    return StreamingResponse(
-        xlsx_chunks("events", event_log.HEADER, pages),
-        media_type=XLSX_MEDIA_TYPE,
-        headers=_headers(f"{session_id}-events.xlsx", "no-store"),
-    )
+    chunks = xlsx_chunks("events", event_log.HEADER, pages)
+    return _streamed(chunks, XLSX_MEDIA_TYPE, f"{session_id}-events.xlsx")
 
 
 def figure_cells(figures: Figures) -> list[Cell]:
@@ -151,11 +157,7 @@ def expo_csv(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
     """The expo's history as a table: each baseline and session in ordinal order, its
     figures and the running cumulative (`cumulative_*`). A read, like the history."""
     page = history_page(expo_history(sources, expo_id))
-    return Response(
-        b"".join(csv_chunks(FIGURES_HEADER, [page])),
-        media_type=CSV_MEDIA_TYPE,
-        headers=_headers(f"{expo_id}-figures.csv", "no-cache"),
-    )
+    return _whole(csv_chunks(FIGURES_HEADER, [page]), CSV_MEDIA_TYPE, f"{expo_id}-figures.csv")
 
 
 @router.get(
@@ -166,8 +168,5 @@ def expo_csv(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
 def expo_xlsx(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
     """The same rows as the expo's `export.csv`, as a sheet."""
     page = history_page(expo_history(sources, expo_id))
-    return Response(
-        b"".join(xlsx_chunks("figures", FIGURES_HEADER, [page])),
-        media_type=XLSX_MEDIA_TYPE,
-        headers=_headers(f"{expo_id}-figures.xlsx", "no-cache"),
-    )
+    chunks = xlsx_chunks("figures", FIGURES_HEADER, [page])
+    return _whole(chunks, XLSX_MEDIA_TYPE, f"{expo_id}-figures.xlsx")

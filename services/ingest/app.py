@@ -3,8 +3,6 @@
 It answers 202 only after XADD returned, and never writes SQL projections.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
@@ -29,12 +27,10 @@ from services.ingest.requests import (
     SignDeal,
     VoidDeal,
 )
-from shared import health, openapi, problem, runtime
+from shared import health, openapi, runtime, service
 from shared.auth import Principal, bearer_secret
 from shared.body import StrictJsonRoute
 from shared.events import Id64
-from shared.instrument import RequestMetrics
-from shared.problem import BodyLimit
 from shared.runtime import AsyncClient, SyncRedis
 from shared.settings import Settings, get_settings
 
@@ -56,15 +52,13 @@ class Resources:
 
 
 def resources_of(app: Starlette) -> Resources:
-    found: Resources = app.state.resources
-    return found
+    return service.resources_of(app, Resources)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    def build() -> Resources:
         engine, redis = runtime.engine(settings), runtime.async_redis(settings)
         coalescer = Coalescer(redis)
         reference = ReferenceCache(engine, coalescer, settings.admin_token)
@@ -77,22 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             RateLimiter(settings.rate_limit_events_per_second),
         )
-        sync_redis = runtime.sync_redis(settings)
-        resources = Resources(settings, engine, redis, sync_redis, admitting)
-        app.state.resources = resources
-        yield
-        await resources.close()
+        return Resources(settings, engine, redis, runtime.sync_redis(settings), admitting)
 
-    app = FastAPI(
-        title="Expo tally ingest",
-        description="Check-ins, deals, voids and exhibitors, appended to the session streams.",
-        lifespan=lifespan,
+    app = service.create_app(
+        "Expo tally ingest",
+        build,
+        "Check-ins, deals, voids and exhibitors, appended to the session streams.",
     )
     app.router.route_class = StrictJsonRoute
-    app.add_middleware(BodyLimit)
-    app.add_middleware(RequestMetrics)
-    problem.install(app)
-    openapi.install(app)
     origins = settings.cors_origins or [
         f"http://{host}:{settings.api_port}" for host in ("127.0.0.1", "localhost")
     ]

@@ -15,18 +15,14 @@ from pydantic import (
     model_validator,
 )
 
+from shared import events
 from shared.errors import DomainError, Reason
 from shared.events import (
-    AttendeeCheckedIn,
     Category,
     CountryCode,
     CurrencyCode,
     DealKind,
-    DealSigned,
-    DealVoided,
     Direction,
-    Event,
-    ExhibitorRegistered,
     Id64,
     SessionId,
     Text200,
@@ -101,9 +97,9 @@ class CheckIn(EventRequest):
         default=Direction.ENTRY, description="entry (a check-in) or exit (left the halls)"
     )
 
-    def to_event(self, received_at: datetime, source: str) -> Event:
+    def to_event(self, received_at: datetime, source: str) -> events.Event:
         fields = self.model_dump(exclude={"session_id", "event_id", "occurred_at"})
-        return AttendeeCheckedIn(**self.envelope(received_at, source), **fields)
+        return events.AttendeeCheckedIn(**self.envelope(received_at, source), **fields)
 
 
 class SignDeal(EventRequest):
@@ -111,8 +107,10 @@ class SignDeal(EventRequest):
     title: Text200
     kind: DealKind
     amount: Amount
-    currency: CurrencyCode = "CNY"
-    fx_rate_to_cny: FxRate | None = None
+    currency: CurrencyCode = Field(default="CNY", description="The ISO 4217 code of `amount`.")
+    fx_rate_to_cny: FxRate | None = Field(
+        default=None, description="CNY per unit of `currency`; required unless it is CNY."
+    )
     sector: Text200 | None = None
     counterparty: Text200 | None = None
     counterparty_country: CountryCode | None = None
@@ -131,10 +129,10 @@ class SignDeal(EventRequest):
             raise ValueError(msg)
         return self
 
-    def to_event(self, received_at: datetime, source: str) -> Event:
+    def to_event(self, received_at: datetime, source: str) -> events.Event:
         fields = self.model_dump(exclude={"session_id", "event_id", "occurred_at", "amount"})
         amount_cny = to_cny(self.amount, self.fx_rate_to_cny)
-        return DealSigned(
+        return events.DealSigned(
             **self.envelope(received_at, source),
             **fields,
             amount=self.amount.quantize(CENT),  # "100" goes on as "100.00"
@@ -145,9 +143,9 @@ class SignDeal(EventRequest):
 class VoidDeal(EventRequest):
     reason: Text500
 
-    def to_void(self, deal_id: str, received_at: datetime, source: str) -> Event:
+    def to_void(self, deal_id: str, received_at: datetime, source: str) -> events.Event:
         envelope = self.envelope(received_at, source)
-        return DealVoided(**envelope, deal_id=deal_id, reason=self.reason)
+        return events.DealVoided(**envelope, deal_id=deal_id, reason=self.reason)
 
 
 class RegisterExhibitor(EventRequest):
@@ -157,9 +155,9 @@ class RegisterExhibitor(EventRequest):
     projects_on_display: Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
     booth_area_m2: AreaM2 | None = None
 
-    def to_event(self, received_at: datetime, source: str) -> Event:
+    def to_event(self, received_at: datetime, source: str) -> events.Event:
         fields = self.model_dump(exclude={"session_id", "event_id", "occurred_at"})
-        return ExhibitorRegistered(**self.envelope(received_at, source), **fields)
+        return events.ExhibitorRegistered(**self.envelope(received_at, source), **fields)
 
 
 # --- events:batch items -----------------------------------------------------------------
@@ -177,7 +175,7 @@ class VoidDealItem(VoidDeal):
     type: Literal["deal.voided"]
     deal_id: Id64
 
-    def to_event(self, received_at: datetime, source: str) -> Event:
+    def to_event(self, received_at: datetime, source: str) -> events.Event:
         return self.to_void(self.deal_id, received_at, source)
 
 

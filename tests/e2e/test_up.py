@@ -1,17 +1,15 @@
 """`expo up` on a fresh directory: everything ready, an admin token shown once, a clean stop."""
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx2
 
-from tests.e2e.conftest import PORTS, free_port
+from tests.e2e.conftest import PORTS
+from tests.e2e.up import environment, start_up
 from tests.wait import wait_until
 
 watching = threading.Event()
@@ -28,26 +26,15 @@ def watch(url: str) -> None:
 
 
 def test_expo_up_runs_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPO_")}
-    env |= {variable: str(free_port()) for variable in PORTS.values()}
-    env["EXPO_SUPERVISOR_PORT"] = str(free_port())
-    log = tmp_path / "up.log"
-    with log.open("wb") as out:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    up = start_up(tmp_path, environment())
     try:
-        wait_until(lambda: log.read_text().count("(ready)") == 3, timeout=90, what="expo up")
-        for variable in PORTS.values():
-            ready = httpx2.get(f"http://127.0.0.1:{env[variable]}/readyz", timeout=5)
+        wait_until(lambda: up.printed.count("(ready)") == 3, timeout=90, what="expo up")
+        for name in PORTS:
+            ready = httpx2.get(f"{up.url(name)}/readyz", timeout=5)
             assert ready.status_code == 200, ready.text
-        token = re.search(r"admin token \(shown once, keep it\): (\S+)", log.read_text())
+        token = re.search(r"admin token \(shown once, keep it\): (\S+)", up.printed)
         assert token is not None
-        api = f"http://127.0.0.1:{env['EXPO_API_PORT']}"
+        api = up.url("api")
         created = httpx2.post(
             f"{api}/v1/expos",
             json={"id": "first-expo", "name": "First Expo"},
@@ -73,15 +60,15 @@ def test_expo_up_runs_everything_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         wait_until(watching.is_set, timeout=30, what="the screen's stream")
     finally:
         stopping = time.monotonic()
-        up.send_signal(signal.SIGTERM)
-        assert up.wait(timeout=30) == 0
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=30) == 0
     # Every child stopped by itself: none had to be killed after its 15 s of grace.
     assert time.monotonic() - stopping < 10
-    assert "killing it" not in log.read_text()
-    assert "stopped" in log.read_text()
-    for variable in PORTS.values():
+    assert "killing it" not in up.printed
+    assert "stopped" in up.printed
+    for name in PORTS:
         try:
-            httpx2.get(f"http://127.0.0.1:{env[variable]}/healthz", timeout=2)
-            raise AssertionError(f"a service still answers on {env[variable]}")
+            httpx2.get(f"{up.url(name)}/healthz", timeout=2)
+            raise AssertionError(f"a service still answers on {up.url(name)}")
         except httpx2.TransportError:
             pass

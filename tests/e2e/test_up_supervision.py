@@ -5,8 +5,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +17,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from tests.conftest import ADMIN_TOKEN
-from tests.e2e.conftest import PORTS, Services, free_port, open_session
+from tests.e2e.conftest import Services, open_session
+from tests.e2e.up import Up, environment, start_up
 from tests.faults.audit import reference_figures, wait_for_figures
 from tests.faults.load import Load, LoadPlan
 from tests.wait import wait_until
@@ -27,67 +26,13 @@ from tests.wait import wait_until
 BACK_WITHIN = 10.0  # seconds for a killed child to answer again, by itself
 
 
-@dataclass
-class Up:
-    """A running `expo up` and what it printed."""
-
-    process: subprocess.Popen[bytes]
-    directory: Path
-    env: dict[str, str]
-    output: Path
-
-    @property
-    def printed(self) -> str:
-        return self.output.read_text()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.env[PORTS[name]]}"
-
-    def child(self, command: str) -> int | None:
-        """The pid of the child of `expo up` whose command line holds `command`, if any."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == self.process.pid and command in line:
-                return int(entry.name)
-        return None
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-
-def environment(directory: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPO_")}
-    env |= {variable: str(free_port()) for variable in PORTS.values()}
-    env |= {"EXPO_SUPERVISOR_PORT": str(free_port()), "EXPO_ADMIN_TOKEN": ADMIN_TOKEN}
-    env |= {"EXPO_READ_BLOCK_MS": "50", **settings}
-    return env
-
-
-def start_up(directory: Path, env: dict[str, str], name: str = "up") -> Up:
-    output = directory / f"{name}.out"
-    with output.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up"],
-            cwd=directory,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Up(process, directory, env, output)
+# The admin token the tests use; folds that wait little for new entries.
+SETTINGS = {"EXPO_ADMIN_TOKEN": ADMIN_TOKEN, "EXPO_READ_BLOCK_MS": "50"}
 
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
-    running = start_up(tmp_path, environment(tmp_path))
+    running = start_up(tmp_path, environment(**SETTINGS))
     try:
         wait_until(lambda: "press Ctrl-C" in running.printed, timeout=90, what="expo up")
         yield running
@@ -205,7 +150,7 @@ def test_expo_up_brings_back_each_killed_child_while_the_rest_keep_serving(up: U
 def test_a_child_that_dies_at_every_start_makes_expo_up_give_up_cleanly(
     tmp_path: Path,
 ) -> None:
-    env = environment(tmp_path)
+    env = environment(**SETTINGS)
     with socket.socket() as taken:  # something else holds the ingest port
         taken.bind(("127.0.0.1", int(env["EXPO_INGEST_PORT"])))
         taken.listen()
@@ -228,7 +173,7 @@ def test_a_child_that_dies_at_every_start_makes_expo_up_give_up_cleanly(
 
 
 def test_a_second_expo_up_on_the_same_var_is_refused_in_one_line(up: Up) -> None:
-    second = start_up(up.directory, environment(up.directory), name="second")
+    second = start_up(up.directory, environment(**SETTINGS), name="second")
     assert second.process.wait(timeout=60) == 2
     assert second.printed.strip() == (
         f"expo: `expo up` already runs on {(up.directory / 'var').resolve()} (pid {up.process.pid})"

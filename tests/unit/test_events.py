@@ -399,54 +399,53 @@ def new(raw: dict[str, Any]) -> Event:
     return EVENT_ADAPTER.validate_json(json.dumps(raw))
 
 
+def new_with(event: Event, field: str, value: str) -> Event:
+    """The event with one field set to `value`, validated as new input."""
+    raw = wire(event)
+    raw[field] = value
+    return new(raw)
+
+
+# The identifiers and the free text of each event, and the values refused in them.
+IDENTIFIERS = [
+    (checkin(1, "att-1"), "attendee_id"),
+    (checkin(1, "att-1"), "desk_id"),
+    (signed(1, "deal-1"), "deal_id"),
+    (voided(1, "deal-1"), "deal_id"),
+    (registered(1, "exh-1"), "exhibitor_id"),
+]
+FREE_TEXT = [
+    (signed(1, "deal-1"), "title"),
+    (signed(1, "deal-1"), "counterparty"),
+    (voided(1, "deal-1"), "reason"),
+    (registered(1, "exh-1"), "name"),
+]
+SLOPPY_TEXT = ["   ", "\u3000", "\u202eReversed", "Robots\u2066", "two\u2028lines", "A\u00851"]
+
+
 @pytest.mark.parametrize("value", SLOPPY_IDS)
-@pytest.mark.parametrize(
-    ("event", "field"),
-    [
-        (checkin(1, "att-1"), "attendee_id"),
-        (checkin(1, "att-1"), "desk_id"),
-        (signed(1, "deal-1"), "deal_id"),
-        (voided(1, "deal-1"), "deal_id"),
-        (registered(1, "exh-1"), "exhibitor_id"),
-    ],
-)
+@pytest.mark.parametrize(("event", "field"), IDENTIFIERS)
 def test_an_identifier_is_printable_with_no_space_at_either_end(
     event: Event, field: str, value: str
 ) -> None:
-    raw = wire(event)
-    raw[field] = value
     with pytest.raises(ValidationError, match="must not"):
-        new(raw)
+        new_with(event, field, value)
+
+
+@pytest.mark.parametrize("value", SLOPPY_TEXT)
+@pytest.mark.parametrize(("event", "field"), FREE_TEXT)
+def test_free_text_is_not_blank_and_holds_no_bidirectional_control(
+    event: Event, field: str, value: str
+) -> None:
+    with pytest.raises(ValidationError, match="must not"):
+        new_with(event, field, value)
 
 
 @pytest.mark.parametrize("value", ["A 1", "科-1", "Ünal-7", "\u0661\u0662", "A-1\u00e9"])
 def test_an_identifier_may_hold_inner_spaces_and_letters_of_any_script(value: str) -> None:
-    raw = wire(checkin(1, "att-1"))
-    raw["attendee_id"] = value
-    assert isinstance(event := new(raw), AttendeeCheckedIn)
+    event = new_with(checkin(1, "att-1"), "attendee_id", value)
+    assert isinstance(event, AttendeeCheckedIn)
     assert event.attendee_id == value
-
-
-SLOPPY_TEXT = ["   ", "\u3000", "\u202eReversed", "Robots\u2066", "two\u2028lines", "A\u00851"]
-
-
-@pytest.mark.parametrize("value", SLOPPY_TEXT)
-@pytest.mark.parametrize(
-    ("event", "field"),
-    [
-        (signed(1, "deal-1"), "title"),
-        (signed(1, "deal-1"), "counterparty"),
-        (voided(1, "deal-1"), "reason"),
-        (registered(1, "exh-1"), "name"),
-    ],
-)
-def test_free_text_is_not_blank_and_holds_no_bidirectional_control(
-    event: Event, field: str, value: str
-) -> None:
-    raw = wire(event)
-    raw[field] = value
-    with pytest.raises(ValidationError, match="must not"):
-        new(raw)
 
 
 FINE_TEXT = [
@@ -460,9 +459,7 @@ FINE_TEXT = [
 
 @pytest.mark.parametrize("value", FINE_TEXT)
 def test_free_text_may_hold_marks_joiners_and_surrounding_spaces(value: str) -> None:
-    raw = wire(signed(1, "deal-1"))
-    raw["title"] = value
-    assert isinstance(event := new(raw), DealSigned)
+    assert isinstance(event := new_with(signed(1, "deal-1"), "title", value), DealSigned)
     assert event.title == value
 
 

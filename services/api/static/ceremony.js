@@ -1,17 +1,16 @@
 // The signing ceremony: log a deal, see it in the session total (read-your-writes through
 // min_position), void one with a reason. A retry after a lost answer reuses the event_id.
 import {
-  bearer,
   fetchWithin,
-  ingestBase,
   lang,
   load,
-  pathId,
+  postToIngest,
   problemText,
   save,
   texts,
   uuid,
 } from "/static/client.js";
+import { device, sessionId } from "/static/device.js";
 import { fenOf, formatMoney, formatYuanExact, joined } from "/static/format.js";
 
 const KINDS = ["contract", "agreement", "intent"];
@@ -92,7 +91,6 @@ const TEXT = {
   },
 };
 const T = texts(TEXT);
-const sessionId = pathId();
 const KEY = { token: "expo-tally.ceremony.token", deals: `expo-tally.ceremony.deals.${sessionId}` };
 const $ = (id) => document.getElementById(id);
 const deals = load(KEY.deals, []);
@@ -106,36 +104,16 @@ function freshDealId() {
 
 // --- setup --------------------------------------------------------------------------
 
-function showSetup(message = "") {
-  $("setup").hidden = false;
-  $("work").hidden = true;
-  $("setup-message").textContent = message;
-  $("setup-token").focus();
-}
-
-function showWork() {
-  $("setup").hidden = true;
-  $("work").hidden = false;
-  renderDeals();
-  refreshTotal(null, "");
-  $("title").focus();
-}
-
-$("setup-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  localStorage.setItem(KEY.token, $("setup-token").value.trim());
-  $("setup-token").value = "";
-  showWork();
+const setup = device(KEY.token, {
+  work() {
+    renderDeals();
+    refreshTotal(null, "");
+    $("title").focus();
+  },
 });
-$("change-token").addEventListener("click", () => showSetup());
 
-async function post(path, body) {
-  const base = await ingestBase();
-  return fetchWithin(
-    `${base}${path}`,
-    { method: "POST", headers: bearer(localStorage.getItem(KEY.token)), body: JSON.stringify(body) },
-    15,
-  );
+function post(path, body) {
+  return postToIngest(path, setup.token(), body, 15);
 }
 
 // --- logging a deal -----------------------------------------------------------------
@@ -188,7 +166,7 @@ $("deal-form").addEventListener("submit", async (event) => {
       renderDeals();
       await refreshTotal(accepted.position, T.confirmed(body.deal_id));
     } else if (response.status === 401) {
-      showSetup(T.token_refused);
+      setup.showSetup(T.token_refused);
     } else {
       $("form-message").textContent = await problemText(response);
     }
@@ -343,8 +321,4 @@ $("kind").replaceChildren(
 );
 $("deal-id").value = freshDealId();
 showFx();
-if (localStorage.getItem(KEY.token)) {
-  showWork();
-} else {
-  showSetup();
-}
+setup.start();

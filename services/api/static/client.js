@@ -1,5 +1,5 @@
-// What the three pages share: the id in the path, the language, where ingest is, event ids,
-// problem+json answers, and small localStorage helpers.
+// What the pages share: the id in the path, the language, where ingest is and posting to it,
+// event ids, problem+json answers, and small localStorage helpers.
 
 export const query = new URLSearchParams(location.search);
 
@@ -69,6 +69,13 @@ export async function ingestBase() {
   return `${location.protocol}//${location.hostname}:${config.ingest_port}`;
 }
 
+/** POST an event (or events) to ingest with the device's token, within `seconds`. */
+export async function postToIngest(path, token, body, seconds) {
+  const base = await ingestBase();
+  const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+  return fetchWithin(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) }, seconds);
+}
+
 /** fetch with a deadline; a hung server counts as a network error. */
 export async function fetchWithin(url, options, seconds) {
   const abort = new AbortController();
@@ -106,8 +113,4 @@ export function load(key, fallback) {
 
 export function save(key, value) {
   localStorage.setItem(key, JSON.stringify(value));
-}
-
-export function bearer(token) {
-  return { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
 }

@@ -2,18 +2,8 @@
 // Every scan gets its event_id and occurred_at when it is scanned and waits in a queue in
 // localStorage; the queue uploads in order, and a retry reuses the event_id, so a scan is
 // counted once however often the network fails.
-import {
-  bearer,
-  fetchWithin,
-  ingestBase,
-  lang,
-  load,
-  pathId,
-  problemText,
-  save,
-  texts,
-  uuid,
-} from "/static/client.js";
+import { lang, load, postToIngest, problemText, save, texts, uuid } from "/static/client.js";
+import { device, sessionId } from "/static/device.js";
 
 const CATEGORIES = ["professional", "general", "exhibitor", "media", "vip", "delegate"];
 const TEXT = {
@@ -101,7 +91,6 @@ const TEXT = {
   },
 };
 const T = texts(TEXT);
-const sessionId = pathId();
 const KEY = {
   token: "expo-tally.desk.token",
   settings: "expo-tally.desk.settings",
@@ -125,33 +114,21 @@ let uploading = false;
 
 // --- setup: the token is entered once per device ------------------------------------
 
-function showSetup(message = "") {
-  $("setup").hidden = false;
-  $("work").hidden = true;
-  $("setup-message").textContent = message;
-  $("setup-desk").value = settings.desk_id;
-  $("setup-token").focus();
-}
-
-function showWork() {
-  $("setup").hidden = true;
-  $("work").hidden = false;
-  $("desk-name").textContent = settings.desk_id;
-  render();
-  refocus();
-}
-
-$("setup-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  localStorage.setItem(KEY.token, $("setup-token").value.trim());
-  settings.desk_id = $("setup-desk").value.trim();
-  save(KEY.settings, settings);
-  $("setup-token").value = "";
-  showWork();
-  upload();
+const setup = device(KEY.token, {
+  setup() {
+    $("setup-desk").value = settings.desk_id;
+  },
+  saved() {
+    settings.desk_id = $("setup-desk").value.trim();
+    save(KEY.settings, settings);
+  },
+  work() {
+    $("desk-name").textContent = settings.desk_id;
+    render();
+    refocus();
+  },
+  ready: upload,
 });
-
-$("change-token").addEventListener("click", () => showSetup());
 
 // --- scanning -----------------------------------------------------------------------
 
@@ -221,16 +198,8 @@ function drop(eventId) {
 async function send(item, token) {
   let response;
   try {
-    const base = await ingestBase();
-    response = await fetchWithin(
-      `${base}/v1/checkins`,
-      {
-        method: "POST",
-        headers: bearer(token),
-        body: JSON.stringify({ ...item.body, event_id: item.event_id, occurred_at: item.occurred_at }),
-      },
-      10,
-    );
+    const body = { ...item.body, event_id: item.event_id, occurred_at: item.occurred_at };
+    response = await postToIngest("/v1/checkins", token, body, 10);
   } catch {
     return "retry";
   }
@@ -253,7 +222,7 @@ async function send(item, token) {
 }
 
 async function upload() {
-  const token = localStorage.getItem(KEY.token);
+  const token = setup.token();
   if (uploading || !token) return;
   uploading = true;
   try {
@@ -271,7 +240,7 @@ async function upload() {
         if (shown?.status === "sending") note(item, "queued");
       }
     }
-    if (outcome === "token") showSetup(T.token_refused);
+    if (outcome === "token") setup.showSetup(T.token_refused);
   } finally {
     uploading = false;
     render();
@@ -431,9 +400,4 @@ function build() {
 }
 
 build();
-if (localStorage.getItem(KEY.token)) {
-  showWork();
-  upload();
-} else {
-  showSetup();
-}
+setup.start();

@@ -44,16 +44,7 @@ function scaled(value, tiers, fallback, trim) {
   return fallback();
 }
 
-const MONEY_TIERS = {
-  zh: [
-    [10n ** 10n, "亿元"],
-    [10n ** 6n, "万元"],
-  ],
-  en: [
-    [10n ** 11n, " bn yuan"],
-    [10n ** 8n, " m yuan"],
-  ],
-};
+/** Each language's words for large numbers, from large to small: [size, word]. */
 const COUNT_TIERS = {
   zh: [
     [10n ** 8n, "亿"],
@@ -64,6 +55,14 @@ const COUNT_TIERS = {
     [10n ** 6n, " m"],
   ],
 };
+const YUAN = { zh: "元", en: " yuan" };
+/** The same words for money, in fen: 亿元 is 10^8 yuan, 10^10 fen. */
+const MONEY_TIERS = Object.fromEntries(
+  Object.entries(COUNT_TIERS).map(([lang, tiers]) => [
+    lang,
+    tiers.map(([size, word]) => [size * FEN_PER_YUAN, word + YUAN[lang]]),
+  ]),
+);
 
 /**
  * Money in yuan: zh "929.13亿元", "12.50万元", "8,000元"; en "92.91 bn yuan",
@@ -73,7 +72,7 @@ export function formatMoney(fen, lang, trim = false) {
   const value = fen < 0n ? 0n : fen;
   return scaled(value, MONEY_TIERS[lang], () => ({
     number: group(hundredths(value, 100n) / 100n),
-    unit: lang === "zh" ? "元" : " yuan",
+    unit: YUAN[lang],
   }), trim);
 }
 
