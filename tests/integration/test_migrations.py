@@ -212,9 +212,8 @@ def test_revision_5_counts_the_major_deals_already_folded(empty: Engine) -> None
         " kind, amount_fen, counterparty_country, content, voided)"
         " VALUES ('s1', :key, :at, :signed, 'contract', :fen, NULL, '', :voided)"
     )
-    deals: list[
-        dict[str, Any]
-    ] = [  # a major deal is one of ¥100,000,000.00 or more, signed and not voided
+    # A major deal is one of ¥100,000,000.00 or more, signed and not voided.
+    deals: list[dict[str, Any]] = [
         {"key": "d1", "signed": "e-1", "fen": 100_000_000_00, "voided": False},
         {"key": "d2", "signed": "e-2", "fen": 99_999_999_99, "voided": False},
         {"key": "d3", "signed": "e-3", "fen": 500_000_000_00, "voided": True},
