@@ -31,8 +31,17 @@ class Figure:
     members: type[StrEnum] | None = None  # a breakdown's members
     of: str = ""  # the breakdown a total or a member is taken from
     member: str = ""  # a member figure's member
-    in_history: bool = True  # a baseline or a history file may give it
-    exported: bool = True  # a column of the figures export
+
+    @property
+    def in_history(self) -> bool:
+        """Whether a baseline or a history file may give it: a record of a past edition
+        gives no live figure, and whether it is exact follows from what it gives."""
+        return self.kind not in (Kind.FLAG, Kind.LIVE)
+
+    @property
+    def exported(self) -> bool:
+        """Whether it is a column of the figures export: a figure of an edition, not live."""
+        return self.kind is not Kind.LIVE
 
     @property
     def counters(self) -> tuple[str, ...]:
@@ -72,23 +81,10 @@ FIGURES: tuple[Figure, ...] = (
     Figure("deal_value_cny", Kind.MONEY, "the value of those deals, in yuan"),
     Figure("major_deals", Kind.COUNT, "those deals of ¥100 million or more (亿元以上项目)"),
     Figure("countries", Kind.SET_SIZE, "countries and regions of attendees, deals, exhibitors"),
-    Figure(
-        "countries_exact",
-        Kind.FLAG,
-        "false where a part gave a count of countries without its list: then `countries` "
-        "is a lower bound",
-        in_history=False,
-    ),
+    Figure("countries_exact", Kind.FLAG, "false when `countries` is a lower bound (no list)"),
     Figure("exhibitors", Kind.COUNT, "exhibitors registered"),
     Figure("projects_on_display", Kind.COUNT, "projects the exhibitors put on display"),
-    Figure(
-        "inside_now",
-        Kind.LIVE,
-        "attendees whose latest scan is an entry, while their session is open: 0 for a "
-        "closed session; across editions, the open session's figure",
-        in_history=False,
-        exported=False,
-    ),
+    Figure("inside_now", Kind.LIVE, "in the halls now (latest scan an entry); 0 once closed"),
 )
 BY_NAME = {figure.name: figure for figure in FIGURES}
 
