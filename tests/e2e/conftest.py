@@ -1,6 +1,7 @@
 """The three services as separate processes over real HTTP, with the embedded Redis."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,10 +24,19 @@ PORTS = {"api": "EXPO_API_PORT", "ingest": "EXPO_INGEST_PORT", "aggregator": "EX
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A port free now for a service to listen on, picked at random below the kernel's
+    ephemeral range (32768 and up on Linux): a port the kernel hands out (to a client's
+    outgoing connection, or to another test's probe) could be taken again before the
+    service binds it, and a request would reach another test's service."""
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(20_000, 32_000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass
