@@ -35,7 +35,8 @@ from services.aggregator.records import (
     exhibitor_row,
 )
 from shared.events import Event, encode_event
-from shared.fold import State, Totals, fold
+from shared.fold import fold
+from shared.fold_state import State, Totals
 from shared.tables import (
     ATTENDEES,
     COUNTRIES,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
 from pydantic.config import JsonDict
 
-from shared.fold import Totals
+from shared.fold_state import Totals
 from shared.money import CENT, fen_of, yuan_of
 from shared.vocabulary import (
     BY_NAME,

@@ -12,15 +12,13 @@ batch's changes as they are.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from shared.events import (
     AttendeeCheckedIn,
-    Category,
-    DealKind,
     DealSigned,
     DealVoided,
     Direction,
@@ -28,170 +26,22 @@ from shared.events import (
     ExhibitorRegistered,
     sort_key,
 )
+from shared.fold_state import (
+    Attendee,
+    Change,
+    Conflict,
+    Deal,
+    Exhibitor,
+    Folding,
+    Signing,
+    State,
+)
 from shared.money import fen_of
-from shared.vocabulary import COUNTERS, fen_counter
+from shared.vocabulary import fen_counter
 
-OrderKey = tuple[datetime, UUID]
-Counts = dict[str, int]  # counter name (shared/vocabulary.py COUNTERS) -> value
 DEAL_VALUE = fen_counter("deal_value_cny")
 LATE_AFTER = timedelta(seconds=120)  # EXPO_LATE_AFTER_SECONDS
 MAJOR_DEAL = Decimal(100_000_000)  # a deal of 1亿元 or more is a major deal
-
-
-@dataclass(frozen=True, slots=True)
-class Attendee:
-    """A badge as counted: under the category of its earliest entry (None while only exits
-    are known), and inside the halls when its latest scan is an entry."""
-
-    first: OrderKey | None
-    category: Category | None
-    latest: OrderKey
-    inside: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Signing:
-    """The signing of a deal that counts: the first by occurred_at, then event_id."""
-
-    first: OrderKey
-    kind: DealKind
-    amount_cny: Decimal
-    counterparty_country: str | None
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class Deal:
-    signing: Signing | None = None
-    voided: bool = False
-
-    @property
-    def counts(self) -> bool:
-        return self.signing is not None and not self.voided
-
-
-@dataclass(frozen=True, slots=True)
-class Exhibitor:
-    """An exhibitor as counted: projects and country from its first registration."""
-
-    first: OrderKey
-    projects_on_display: int
-    country: str
-
-
-@dataclass(frozen=True, slots=True)
-class Revisions:
-    """How much of a session's figures came after the fact: `late_events` were folded more
-    than the late threshold after they occurred, the latest of them at `last_revised_at`;
-    `after_close` were folded after the session closed."""
-
-    late_events: int = 0
-    last_revised_at: datetime | None = None
-    after_close: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Folding:
-    """When an event was folded (its first storing in the event store), and what makes
-    that late: the facts beside the event that its revisions depend on."""
-
-    at: datetime
-    late_after: timedelta
-    closed_at: datetime | None = None
-
-
-def zero_counts() -> Counts:
-    return dict.fromkeys(COUNTERS, 0)
-
-
-@dataclass(slots=True)
-class Totals:
-    """The running totals of one session: every counter of `shared.vocabulary.COUNTERS`,
-    the newest `recorded_at` folded, and when the latest late event was folded."""
-
-    counts: Counts = field(default_factory=zero_counts)
-    as_of: datetime | None = None
-    last_revised_at: datetime | None = None
-
-    def __getitem__(self, counter: str) -> int:
-        return self.counts[counter]
-
-    @property
-    def revisions(self) -> Revisions:
-        counts = self.counts
-        return Revisions(counts["late_events"], self.last_revised_at, counts["after_close"])
-
-
-@dataclass(frozen=True, slots=True)
-class Conflict:
-    """A later signing of a deal whose content differs from the one that counts."""
-
-    session_id: str
-    deal_id: str
-    counted_event_id: UUID
-    ignored_event_id: UUID
-
-
-@dataclass(slots=True)
-class Change:
-    """What folding an event (or a batch of them) changes: how far each counter moves, the
-    records as they now are, the newest times, and the deal conflicts it revealed. The
-    projection writes exactly this; nothing is diffed."""
-
-    counts: Counts = field(default_factory=dict)
-    attendees: dict[str, Attendee] = field(default_factory=dict)
-    deals: dict[str, Deal] = field(default_factory=dict)
-    exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
-    country_refs: dict[str, int] = field(default_factory=dict)
-    as_of: datetime | None = None
-    last_revised_at: datetime | None = None
-    conflicts: list[Conflict] = field(default_factory=list)
-
-    def add(self, counter: str, n: int = 1) -> None:
-        self.counts[counter] = self.counts.get(counter, 0) + n
-
-    def then(self, later: "Change") -> None:
-        """Take in a change that comes after this one."""
-        for counter, n in later.counts.items():
-            self.add(counter, n)
-        self.attendees.update(later.attendees)
-        self.deals.update(later.deals)
-        self.exhibitors.update(later.exhibitors)
-        self.country_refs.update(later.country_refs)
-        self.as_of = _newest(self.as_of, later.as_of)
-        self.last_revised_at = _newest(self.last_revised_at, later.last_revised_at)
-        self.conflicts += later.conflicts
-
-
-@dataclass(slots=True)
-class State:
-    """The fold's state for one session (or the part of it a batch touches)."""
-
-    totals: Totals = field(default_factory=Totals)
-    attendees: dict[str, Attendee] = field(default_factory=dict)
-    deals: dict[str, Deal] = field(default_factory=dict)
-    exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
-    country_refs: dict[str, int] = field(default_factory=dict)
-
-    def absorb(self, change: Change) -> None:
-        """Take a change in (as `apply` computed it against this state)."""
-        totals = self.totals
-        for counter, n in change.counts.items():
-            totals.counts[counter] += n
-        totals.as_of = _newest(totals.as_of, change.as_of)
-        totals.last_revised_at = _newest(totals.last_revised_at, change.last_revised_at)
-        self.attendees.update(change.attendees)
-        self.deals.update(change.deals)
-        self.exhibitors.update(change.exhibitors)
-        self.country_refs.update(change.country_refs)
-
-
-def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from sqlalchemy.types import TypeEngine
 from sqlmodel import AutoString, Field, SQLModel
 
 from shared import vocabulary
-from shared.fold import Totals
+from shared.fold_state import Totals
 from shared.vocabulary import Kind
 
 

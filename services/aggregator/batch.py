@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from services.aggregator import rejections
 from services.aggregator.event_store import Entry, Folded, store_new
 from services.aggregator.projection import folding_of, lock_session, project
-from shared.fold import Conflict
+from shared.fold_state import Conflict
 from shared.rejection import RejectedScan
 
 

@@ -22,7 +22,8 @@ from services.aggregator.records import (
 )
 from shared.db import is_sqlite, read_only
 from shared.events import decode_event
-from shared.fold import LATE_AFTER, State, apply
+from shared.fold import LATE_AFTER, apply
+from shared.fold_state import State
 from shared.tables import ATTENDEES, COUNTRIES, DEALS, EVENTS, EXHIBITORS, SESSION_FIGURES
 
 Rows = dict[tuple[Any, ...], dict[str, Any]]

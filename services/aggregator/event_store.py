@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from shared.bulk import among, insert_rows
 from shared.events import Event, encode_event
-from shared.fold import Folding
+from shared.fold_state import Folding
 from shared.tables import EVENTS, utcnow
 
 # A new event and how it was folded (when it was stored, and what made that late).

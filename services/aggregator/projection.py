@@ -25,18 +25,9 @@ from services.aggregator.records import (
     exhibitor_row,
 )
 from shared.bulk import among, upsert_rows
-from shared.fold import (
-    DEAL_VALUE,
-    LATE_AFTER,
-    Change,
-    Conflict,
-    Folding,
-    Keys,
-    State,
-    Totals,
-    apply,
-)
+from shared.fold import DEAL_VALUE, LATE_AFTER, Keys, apply
 from shared.fold import keys_of as fold_keys
+from shared.fold_state import Change, Conflict, Folding, State, Totals
 from shared.stream import position_key
 from shared.tables import (
     ATTENDEES,

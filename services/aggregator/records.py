@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.events import Category, DealKind
-from shared.fold import Attendee, Deal, Exhibitor, Signing
+from shared.fold_state import Attendee, Deal, Exhibitor, Signing
 from shared.money import fen_of, yuan_of
 
 

@@ -11,7 +11,7 @@ from services.api.schemas import Display, DisplaySession, RevisionsPublic
 from services.api.standing import Part, expo_parts
 from shared.errors import DomainError, Reason
 from shared.figures import total
-from shared.fold import Revisions
+from shared.fold_state import Revisions
 from shared.session import SHOWN_FIRST
 from shared.tables import BASELINES, EXPOS, SESSION_FIGURES, SESSIONS
 

@@ -12,7 +12,7 @@ from shared import vocabulary
 from shared.auth import Role
 from shared.events import CountryCode, SessionId, Text200
 from shared.figures import DisplayFigures, Figures
-from shared.fold import Revisions
+from shared.fold_state import Revisions
 from shared.money import BaselineValue
 from shared.vocabulary import Figure, Kind
 

@@ -11,7 +11,7 @@ from services.api import schemas
 from services.api.freshness import Backlog, freshness
 from services.api.schemas import BaselineFigures
 from shared.figures import Tally, total
-from shared.fold import Revisions, Totals
+from shared.fold_state import Revisions, Totals
 from shared.session import SessionStatus
 from shared.stored import STORED
 from shared.tables import (

@@ -21,7 +21,7 @@ from shared.events import (
     encode_event,
     to_cny,
 )
-from shared.fold import State
+from shared.fold_state import State
 
 SESSION_ID = "mianyang-13"
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")

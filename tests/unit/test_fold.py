@@ -15,7 +15,8 @@ import pytest
 
 from shared.events import Category, DealKind, Event, decode_event
 from shared.figures import Figures, Tally
-from shared.fold import Attendee, Conflict, Keys, State, apply, fold, keys_of
+from shared.fold import Keys, apply, fold, keys_of
+from shared.fold_state import Attendee, Conflict, State
 
 from .factories import (
     SESSION_ID,

@@ -33,7 +33,8 @@ from shared.events import (
     encode_event,
 )
 from shared.figures import Tally
-from shared.fold import Attendee, Folding, Revisions, State, apply, fold, keys_of
+from shared.fold import apply, fold, keys_of
+from shared.fold_state import Attendee, Folding, Revisions, State
 
 from .factories import as_version_1, at, checkin, countries_of, registered, signed, voided
 
