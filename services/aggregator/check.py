@@ -115,6 +115,11 @@ def _figures(session_id: str, state: State) -> dict[str, Any]:
     }
 
 
+def _nothing_folded(session_id: str) -> Rows:
+    """The figures of a session with no events."""
+    return {(session_id,): _figures(session_id, State())}
+
+
 def _keyed(rows: Iterator[dict[str, Any]]) -> Rows:
     return {tuple(list(row.values())[:2]): row for row in rows}
 
@@ -127,6 +132,8 @@ def _live(conn: Connection, table: str, session_id: str, shadow: Rows) -> Rows:
             continue  # a country no longer named by anything is the same as no row
         key = (session_id,) if table == "session_figures" else tuple(list(values.values())[:2])
         found[key] = values
+    if table == "session_figures" and not found and shadow == _nothing_folded(session_id):
+        return shadow  # no fold has reached the session yet, so it has no figures row
     return found
 
 
