@@ -11,7 +11,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, Table, delete, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.aggregator.event_store import Folded, FoldingAt
@@ -33,6 +33,7 @@ from shared.tables import (
     ATTENDEES,
     COUNTRIES,
     DEALS,
+    EVENTS,
     EXHIBITORS,
     PROJECTION_TABLES,
     SESSION_FIGURES,
@@ -40,6 +41,9 @@ from shared.tables import (
     totals_of,
 )
 from shared.vocabulary import COUNTERS
+
+# The projection tables by name: what a rebuild compares, in order.
+PROJECTIONS = {table.name: table for table in PROJECTION_TABLES}
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -102,6 +106,23 @@ def project(
         {"events": SESSION_FIGURES.c.events + len(events), "position": position},
     )
     return batch.conflicts
+
+
+def all_session_ids(conn: Connection) -> list[str]:
+    """Every session the event store or the projections hold, sorted."""
+    known = union(select(EVENTS.c.session_id), select(SESSION_FIGURES.c.session_id))
+    return sorted(conn.execute(known).scalars())
+
+
+def rows_of(
+    conn: Connection, table: str, session_id: str, columns: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The session's rows of the projection table named `table`, each as its `columns`
+    (all of them when none are given) by name."""
+    found = PROJECTIONS[table]
+    names = columns or [c.name for c in found.columns]
+    query = select(*(found.c[c] for c in names)).where(found.c.session_id == session_id)
+    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def reset(conn: Connection, session_ids: Iterable[str]) -> None:

@@ -4,10 +4,11 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, func, select, union
+from sqlalchemy import Connection, Engine, func, select
 
 from services.aggregator.event_store import event_rows_at
 from services.aggregator.projection import (
+    all_session_ids,
     folding_of,
     lock_session,
     project,
@@ -15,7 +16,7 @@ from services.aggregator.projection import (
 )
 from shared.events import decode_event
 from shared.fold import LATE_AFTER
-from shared.tables import EVENTS, SESSION_FIGURES, SESSIONS
+from shared.tables import EVENTS, SESSIONS
 
 logger = logging.getLogger(__name__)
 CHUNK = 5000
@@ -61,11 +62,7 @@ def rebuild(
     folded: dict[str, int] = {}
     with engine.begin() as conn:
         known_sessions(conn, session_ids)
-        ids = list(session_ids) or sorted(
-            conn.execute(
-                union(select(EVENTS.c.session_id), select(SESSION_FIGURES.c.session_id))
-            ).scalars()
-        )
+        ids = list(session_ids) or all_session_ids(conn)
         for session_id in ids:
             lock_session(conn, session_id)
         reset(conn, ids)

@@ -4,7 +4,6 @@ import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from sqlalchemy import Executable, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -26,7 +25,7 @@ from shared.body import StrictJsonRoute
 from shared.errors import DomainError, Reason
 from shared.openapi import ADMIN, problems
 from shared.session import SessionStatus, check_transition
-from shared.tables import SESSION_FIGURES, Baseline, Expo, ExpoSession
+from shared.tables import Baseline, Expo, ExpoSession
 
 router = APIRouter(tags=["reference data"], route_class=StrictJsonRoute)
 
@@ -45,12 +44,10 @@ def get_session(db: Session, session_id: str) -> ExpoSession:
     return session
 
 
-def _commit(db: Session, what: str, *also: Executable) -> None:
-    """Commit what `db` holds and the statements `also`; an id taken is 409."""
+def _commit(db: Session, what: str) -> None:
+    """Commit what `db` holds; an id taken is 409."""
     try:
         db.flush()
-        for statement in also:
-            db.connection().execute(statement)
         db.commit()
     except IntegrityError as error:
         db.rollback()
@@ -108,7 +105,7 @@ def create_session(expo_id: str, body: SessionCreate, _: AdminDep, db: DbDep) ->
     ordinals_taken(db, expo_id, body.ordinal, body.ordinal)
     session = ExpoSession(expo_id=expo_id, **body.model_dump())
     db.add(session)
-    _commit(db, f"session {body.id!r}", insert(SESSION_FIGURES).values(session_id=body.id))
+    _commit(db, f"session {body.id!r}")
     return SessionPublic.model_validate(session, from_attributes=True)
 
 

@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -30,9 +31,11 @@ from sqlalchemy import (
     text,
 )
 
+from services.api import projections
 from services.api.buckets import SLOT_SECONDS, Amount
+from services.api.projections import Slot
 from shared.money import yuan_of
-from shared.tables import ATTENDEES, DEALS, EVENTS
+from shared.tables import EVENTS
 
 Void = tuple[datetime, int]  # when the earliest void occurred, and its slot
 EPOCH = literal(datetime(1970, 1, 1, tzinfo=UTC))
@@ -57,7 +60,7 @@ def _slot(conn: Connection, column: Any) -> ColumnElement[Any]:
     return cast(func.strftime("%s", column), Integer).op("/")(SLOT_SECONDS)
 
 
-def _number(slot: int | datetime) -> int:
+def _number(slot: Slot) -> int:
     return slot if isinstance(slot, int) else int(slot.timestamp()) // SLOT_SECONDS
 
 
@@ -96,11 +99,8 @@ def checkins(conn: Connection, session_id: str, until: datetime | None) -> dict[
 
 
 def attendees(conn: Connection, session_id: str, until: datetime | None) -> dict[int, Amount]:
-    when = ATTENDEES.c.first_occurred_at
-    query = select().where(ATTENDEES.c.session_id == session_id, when.is_not(None))
-    if until is not None:
-        query = query.where(when <= until)
-    return _counted(conn, query, _slot(conn, when))
+    found = projections.first_entries(conn, session_id, until, partial(_slot, conn))
+    return {_number(slot): count for slot, count in found.items()}
 
 
 def _voids(conn: Connection, session_id: str, until: datetime | None) -> dict[str, Void]:
@@ -123,19 +123,14 @@ def deals(
     conn: Connection, session_id: str, until: datetime | None, *, value: bool
 ) -> dict[int, Amount]:
     """Deals (or their value in CNY) gained at their signing, lost at their earliest void."""
-    when = DEALS.c.signed_occurred_at
-    query = select(DEALS.c.deal_id, DEALS.c.amount_fen, _slot(conn, when).label("slot"), when)
-    query = query.where(DEALS.c.session_id == session_id, when.is_not(None))
-    if until is not None:
-        query = query.where(when <= until)
     voids = _voids(conn, session_id, until)
     changes: dict[int, Amount] = {}
-    for deal_id, amount_fen, slot, signed_at in conn.execute(query):
-        void = voids.get(deal_id)
-        if void is not None and void[0] <= signed_at:
+    for signing in projections.signings(conn, session_id, until, partial(_slot, conn)):
+        void, slot = voids.get(signing.deal_id), _number(signing.slot)
+        if void is not None and void[0] <= signing.signed_at:
             continue
-        size: Amount = yuan_of(amount_fen) if value else 1
-        changes[_number(slot)] = changes.get(_number(slot), 0) + size
+        size: Amount = yuan_of(signing.amount_fen) if value else 1
+        changes[slot] = changes.get(slot, 0) + size
         if void is not None:
             changes[void[1]] = changes.get(void[1], 0) - size
     return changes

@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api import freshness
 from services.api.deps import read_access, resources_of
-from services.api.display_body import render, sessions_of, version_of
+from services.api.display_body import render, version_of
+from services.api.projections import sessions_of
 from services.api.schemas import Display
 from shared.openapi import READ, problems
 from shared.runtime import SyncRedis

@@ -3,52 +3,25 @@ with every change a screen would show) and the body rendered from the projection
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection
 
 from services.api import freshness
 from services.api.freshness import Backlog
+from services.api.projections import expo_version
 from services.api.schemas import Display, DisplaySession, RevisionsPublic
 from services.api.standing import Part, expo_parts
 from shared.errors import DomainError, Reason
 from shared.figures import total
 from shared.fold_state import Revisions
 from shared.session import SHOWN_FIRST
-from shared.tables import BASELINES, EXPOS, SESSION_FIGURES, SESSIONS
-
-# Everything a display body is made of, except what never changes without it: a session's
-# countries and inside count change only in a fold, which moves its figures row; a baseline
-# is never edited.
-VERSION = (
-    select(
-        EXPOS.c.name,
-        select(func.count()).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
-        select(func.max(BASELINES.c.id)).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
-        SESSIONS.c.id,
-        SESSIONS.c.name,
-        SESSIONS.c.ordinal,
-        SESSIONS.c.status,
-        *SESSION_FIGURES.c,
-    )
-    .select_from(
-        EXPOS.outerjoin(SESSIONS, SESSIONS.c.expo_id == EXPOS.c.id).outerjoin(
-            SESSION_FIGURES, SESSION_FIGURES.c.session_id == SESSIONS.c.id
-        )
-    )
-    .where(EXPOS.c.id == bindparam("expo_id"))
-    .order_by(SESSIONS.c.id)
-)
 
 
-def version_of(conn: Connection, expo_id: str) -> tuple[Any, ...]:
-    rows = conn.execute(VERSION, {"expo_id": expo_id}).all()
-    if not rows:
+def version_of(conn: Connection, expo_id: str) -> tuple[tuple[Any, ...], ...]:
+    """The expo's version (see `projections.expo_version`); there must be such an expo."""
+    version = expo_version(conn, expo_id)
+    if not version:
         raise DomainError(Reason.UNKNOWN_EXPO, f"there is no expo {expo_id!r}")
-    return tuple(tuple(row) for row in rows)
-
-
-def sessions_of(version: tuple[Any, ...]) -> tuple[str, ...]:
-    """The ids of the expo's sessions, out of its version."""
-    return tuple(row[3] for row in version if row[3] is not None)
+    return version
 
 
 def _shown(parts: list[Part]) -> Part | None:

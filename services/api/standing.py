@@ -9,20 +9,13 @@ from sqlalchemy import Connection, func, select
 
 from services.api import schemas
 from services.api.freshness import Backlog, freshness
+from services.api.projections import SessionFigures, countries_of, figures_of
 from services.api.schemas import BaselineFigures
 from shared.figures import Tally, total
-from shared.fold_state import Revisions, Totals
+from shared.fold_state import Revisions
 from shared.session import SessionStatus
 from shared.stored import STORED
-from shared.tables import (
-    BASELINES,
-    COUNTRIES,
-    REJECTED_SCANS,
-    SESSION_FIGURES,
-    SESSIONS,
-    ExpoSession,
-    totals_of,
-)
+from shared.tables import BASELINES, REJECTED_SCANS, SESSIONS, ExpoSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +56,10 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
         for row in conn.execute(select(SESSIONS).where(SESSIONS.c.expo_id == expo_id))
     ]
     ids = [s.id for s in sessions]
-    rows = {
-        r.session_id: r
-        for r in conn.execute(select(SESSION_FIGURES).where(SESSION_FIGURES.c.session_id.in_(ids)))
-    }
-    countries: dict[str, set[str]] = {}
-    for ref in conn.execute(
-        select(COUNTRIES.c.session_id, COUNTRIES.c.country).where(
-            COUNTRIES.c.session_id.in_(ids), COUNTRIES.c.refs > 0
-        )
-    ):
-        countries.setdefault(ref.session_id, set()).add(ref.country)
+    figures, countries = figures_of(conn, ids), countries_of(conn, ids)
     for session in sessions:
-        row = rows.get(session.id)
-        totals = totals_of(row) if row is not None else Totals()
+        found = figures.get(session.id) or SessionFigures()
+        totals = found.totals
         tally = Tally.of_session(
             totals, countries.get(session.id, set()), is_open=session.status == SessionStatus.OPEN
         )
@@ -89,7 +72,7 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
                 tally,
                 session,
                 totals.as_of,
-                row.position if row is not None else None,
+                found.position,
                 totals.revisions,
             )
         )

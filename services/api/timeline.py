@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlmodel import Session
 
-from services.api import changes, freshness
+from services.api import changes, freshness, projections
 from services.api.admin import get_expo, get_session
 from services.api.buckets import Amount, Bucket, elapsed, revisions, spans
 from services.api.changes import Metric
@@ -20,7 +20,7 @@ from services.api.freshness import Backlog, Freshness
 from services.api.standing import expo_parts
 from shared.errors import DomainError, Reason
 from shared.openapi import READ, problems
-from shared.tables import SESSION_FIGURES, ExpoSession
+from shared.tables import ExpoSession
 
 router = APIRouter(tags=["figures"])
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
@@ -76,7 +76,7 @@ def timeseries(
     stored = changes.revised(db.connection(), session_id, metric, late_after)
     revised = revisions(stored, ZoneInfo(zone), bucket)
     return Series(
-        **freshness.freshness(_as_of(db, session_id), backlog).model_dump(),
+        **freshness.freshness(projections.as_of(db.connection(), session_id), backlog).model_dump(),
         session_id=session_id,
         expo_id=session.expo_id,
         metric=metric,
@@ -126,14 +126,6 @@ class Comparison(Freshness):
     )
 
 
-def _as_of(db: Session, session_id: str) -> datetime | None:
-    return (
-        db.connection()
-        .execute(select(SESSION_FIGURES.c.as_of).where(SESSION_FIGURES.c.session_id == session_id))
-        .scalar_one_or_none()
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Where:
     """Where a point is taken: the moment, the expo's clock and the session's backlog."""
@@ -150,7 +142,7 @@ def _point(db: Session, session: ExpoSession, where: _Where) -> Point:
         for metric in Metric
     }
     return Point(
-        **freshness.freshness(_as_of(db, session.id), where.backlog).model_dump(),
+        **freshness.freshness(projections.as_of(conn, session.id), where.backlog).model_dump(),
         session_id=session.id,
         ordinal=session.ordinal,
         name=session.name,

@@ -280,6 +280,13 @@ def test_trimming_drops_only_entries_already_folded(stack: Stack) -> None:
     assert remaining[-1][1][b"event"].find(b'"late"') > 0
 
 
+def test_a_session_no_event_has_reached_is_clean_in_the_rebuild_check(stack: Stack) -> None:
+    session = stack.new_session(stack.new_expo())
+    assert check(stack.engine, [session]) == []
+    assert rebuild(stack.engine, [session]) == {session: 0}
+    assert check(stack.engine, [session]) == []
+
+
 def test_the_rebuild_check_is_clean_after_live_folding_and_names_a_tampered_figure(
     stack: Stack,
 ) -> None:

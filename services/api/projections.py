@@ -1,0 +1,138 @@
+"""What the API reads of the projections the aggregator writes: a session's figures row (its
+totals and the newest stream entry folded), the countries it counts, the expo's version for
+screens, and the attendee and deal records behind the figures over time.
+
+Every read the API makes of `session_figures`, `attendee_record`, `deal_record` and
+`country_ref` is here. A session no fold has reached yet has no figures row: it reads as
+empty (zero totals, no `as_of`, no position).
+"""
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select
+
+from shared.fold_state import Totals
+from shared.tables import (
+    ATTENDEES,
+    BASELINES,
+    COUNTRIES,
+    DEALS,
+    EXPOS,
+    SESSION_FIGURES,
+    SESSIONS,
+    totals_of,
+)
+
+Slot = int | datetime  # a slot of time as the database gives it (see `changes.py`)
+SlotOf = Callable[[Any], ColumnElement[Any]]  # the slot of a time column, in SQL
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFigures:
+    """A session's figures row: the fold's totals and the newest stream entry folded."""
+
+    totals: Totals = field(default_factory=Totals)
+    position: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """The signing of a deal that counts: when it occurred, and in which slot."""
+
+    deal_id: str
+    amount_fen: int
+    slot: Slot
+    signed_at: datetime
+
+
+def figures_of(conn: Connection, session_ids: Collection[str]) -> dict[str, SessionFigures]:
+    """The figures of these sessions, by session id (one without a row is left out)."""
+    rows = conn.execute(
+        select(SESSION_FIGURES).where(SESSION_FIGURES.c.session_id.in_(session_ids))
+    )
+    return {r.session_id: SessionFigures(totals_of(r), r.position) for r in rows}
+
+
+def countries_of(conn: Connection, session_ids: Collection[str]) -> dict[str, set[str]]:
+    """The countries each of these sessions counts, by session id (one counting none is
+    left out)."""
+    countries: dict[str, set[str]] = {}
+    for ref in conn.execute(
+        select(COUNTRIES.c.session_id, COUNTRIES.c.country).where(
+            COUNTRIES.c.session_id.in_(session_ids), COUNTRIES.c.refs > 0
+        )
+    ):
+        countries.setdefault(ref.session_id, set()).add(ref.country)
+    return countries
+
+
+def as_of(conn: Connection, session_id: str) -> datetime | None:
+    """The newest `recorded_at` folded into the session; None before its first fold."""
+    return conn.execute(
+        select(SESSION_FIGURES.c.as_of).where(SESSION_FIGURES.c.session_id == session_id)
+    ).scalar_one_or_none()
+
+
+# Everything a display body is made of, except what never changes without it: a session's
+# countries and inside count change only in a fold, which moves its figures row; a baseline
+# is never edited.
+VERSION = (
+    select(
+        EXPOS.c.name,
+        select(func.count()).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
+        select(func.max(BASELINES.c.id)).where(BASELINES.c.expo_id == EXPOS.c.id).scalar_subquery(),
+        SESSIONS.c.id,
+        SESSIONS.c.name,
+        SESSIONS.c.ordinal,
+        SESSIONS.c.status,
+        *SESSION_FIGURES.c,
+    )
+    .select_from(
+        EXPOS.outerjoin(SESSIONS, SESSIONS.c.expo_id == EXPOS.c.id).outerjoin(
+            SESSION_FIGURES, SESSION_FIGURES.c.session_id == SESSIONS.c.id
+        )
+    )
+    .where(EXPOS.c.id == bindparam("expo_id"))
+    .order_by(SESSIONS.c.id)
+)
+
+
+def expo_version(conn: Connection, expo_id: str) -> tuple[tuple[Any, ...], ...]:
+    """The expo's version, in one small indexed query: a row of `VERSION` per session (a
+    single row without one when it has none), the expo's name first; empty when there is
+    no such expo."""
+    return tuple(tuple(row) for row in conn.execute(VERSION, {"expo_id": expo_id}))
+
+
+def sessions_of(version: tuple[tuple[Any, ...], ...]) -> tuple[str, ...]:
+    """The ids of the expo's sessions, out of its version."""
+    return tuple(row[3] for row in version if row[3] is not None)
+
+
+def first_entries(
+    conn: Connection, session_id: str, until: datetime | None, slot_of: SlotOf
+) -> dict[Slot, int]:
+    """Attendees per slot of their earliest entry (at or before `until`)."""
+    when = ATTENDEES.c.first_occurred_at
+    slot = slot_of(when)
+    query = select(slot.label("slot"), func.count()).where(
+        ATTENDEES.c.session_id == session_id, when.is_not(None)
+    )
+    if until is not None:
+        query = query.where(when <= until)
+    return {row.slot: int(row[1]) for row in conn.execute(query.group_by(slot))}
+
+
+def signings(
+    conn: Connection, session_id: str, until: datetime | None, slot_of: SlotOf
+) -> list[Signing]:
+    """The deals signed (at or before `until`), each by the signing that counts."""
+    when = DEALS.c.signed_occurred_at
+    query = select(DEALS.c.deal_id, DEALS.c.amount_fen, slot_of(when).label("slot"), when)
+    query = query.where(DEALS.c.session_id == session_id, when.is_not(None))
+    if until is not None:
+        query = query.where(when <= until)
+    return [Signing(*row) for row in conn.execute(query)]
