@@ -29,14 +29,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from redis import Redis
 
 from bench import reference
-from bench.database import BENCH_DATABASE as DATABASE_NAME
+from bench.cpu import cpu_ticks, others_seconds, process_seconds
 from bench.database import libpq
 from bench.stack import Stack, free_port, running_days, wait_until_ready
 from bench.workload import Workload
@@ -44,7 +43,6 @@ from shared.events import encode_event
 from shared.stream import stream_key
 
 Result = dict[str, float]
-BENCH_DATABASE = DATABASE_NAME.encode()
 PIPELINE = 1000
 SAMPLE_SECONDS = 0.05
 TIMEOUT = 900.0
@@ -87,48 +85,6 @@ def _session_ids(shape: Shape, aggregators: int) -> list[str]:
     return [f"scale-{shape.name}-{aggregators}-{n:02d}" for n in range(shape.sessions)]
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def _process_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _others_seconds() -> float:
-    """CPU seconds used so far by every process that is not this bench's: not the bench,
-    not one of its descendants (services, aggregators, Redis), not a PostgreSQL process
-    serving its database or none (background writers). A busy neighbour shows here."""
-    stats: dict[int, tuple[int, float, bytes]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue  # gone meanwhile
-        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        stats[int(entry.name)] = (int(fields[1]), seconds, cmdline)
-    ours = {os.getpid()}
-    grew = True
-    while grew:
-        found = {pid for pid, (parent, _, _) in stats.items() if parent in ours} - ours
-        ours |= found
-        grew = bool(found)
-    total = 0.0
-    for pid, (_, seconds, cmdline) in stats.items():
-        postgres = cmdline.startswith(b"postgres")
-        if pid in ours or (postgres and (BENCH_DATABASE in cmdline or b"expo_" not in cmdline)):
-            continue
-        total += seconds
-    return total
-
-
 @dataclass
 class Aggregators:
     """K aggregator processes of one configuration."""
@@ -152,7 +108,7 @@ class Aggregators:
         return cls(stack, count, processes)
 
     def cpu_seconds(self) -> float:
-        return sum(_process_seconds(p.pid) for p in self.processes)
+        return sum(process_seconds(p.pid) for p in self.processes)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -243,15 +199,15 @@ def _watch(stack: Stack, sessions: list[str], expected: int, running: Aggregator
             ).fetchone()
             folded, now = int(row[0] if row else 0), time.perf_counter()
             if folded and first is None:
-                first, ticks0, cpu0 = (now, folded), _cpu_ticks(), running.cpu_seconds()
-                wal0, others0 = _wal(conn), _others_seconds()
+                first, ticks0, cpu0 = (now, folded), cpu_ticks(), running.cpu_seconds()
+                wal0, others0 = _wal(conn), others_seconds()
             if first is not None:
                 if folded >= expected:
-                    busy, total = _cpu_ticks()
+                    busy, total = cpu_ticks()
                     window.machine_busy = (busy - ticks0[0]) / max(total - ticks0[1], 1)
                     window.wal_bytes = _wal_since(conn, wal0)
                     cores = os.cpu_count() or 1
-                    spent = (_others_seconds() - others0) / (now - first[0]) / cores
+                    spent = (others_seconds() - others0) / (now - first[0]) / cores
                     window.others_busy = max(0.0, spent)
                     window.aggregator_cpu = running.cpu_seconds() - cpu0
                     window.events = folded - first[1]
