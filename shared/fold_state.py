@@ -128,15 +128,14 @@ class Change:
 
     def then(self, later: "Change") -> None:
         """Take in a change that comes after this one."""
+        counts = self.counts
         for counter, n in later.counts.items():
-            self.add(counter, n)
-        self.attendees.update(later.attendees)
-        self.deals.update(later.deals)
-        self.exhibitors.update(later.exhibitors)
-        self.country_refs.update(later.country_refs)
+            counts[counter] = counts.get(counter, 0) + n
+        _take_records(self, later)
         self.as_of = _newest(self.as_of, later.as_of)
         self.last_revised_at = _newest(self.last_revised_at, later.last_revised_at)
-        self.conflicts += later.conflicts
+        if later.conflicts:
+            self.conflicts += later.conflicts
 
 
 @dataclass(slots=True)
@@ -152,19 +151,28 @@ class State:
     def absorb(self, change: Change) -> None:
         """Take a change in (as `apply` computed it against this state)."""
         totals = self.totals
+        counts = totals.counts
         for counter, n in change.counts.items():
-            totals.counts[counter] += n
+            counts[counter] += n
         totals.as_of = _newest(totals.as_of, change.as_of)
-        totals.last_revised_at = _newest(totals.last_revised_at, change.last_revised_at)
-        self.attendees.update(change.attendees)
-        self.deals.update(change.deals)
-        self.exhibitors.update(change.exhibitors)
-        self.country_refs.update(change.country_refs)
+        if change.last_revised_at is not None:
+            totals.last_revised_at = _newest(totals.last_revised_at, change.last_revised_at)
+        _take_records(self, change)
+
+
+def _take_records(into: State | Change, change: Change) -> None:
+    """The records as `change` leaves them (most events change one kind, or none)."""
+    if change.attendees:
+        into.attendees.update(change.attendees)
+    if change.deals:
+        into.deals.update(change.deals)
+    if change.exhibitors:
+        into.exhibitors.update(change.exhibitors)
+    if change.country_refs:
+        into.country_refs.update(change.country_refs)
 
 
 def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
+    if a is None or (b is not None and b > a):
         return b
-    if b is None:
-        return a
-    return max(a, b)
+    return a
