@@ -28,31 +28,18 @@ from sqlalchemy import make_url
 
 from bench.database import libpq, sqlite_connect
 from bench.workload import Workload, build, key_of
-from services.aggregator.records import (
-    attendee_row,
-    country_row,
-    deal_row,
-    exhibitor_row,
-)
+from services.aggregator import records
+from shared import tables
 from shared.events import Event, encode_event
 from shared.fold import fold
 from shared.fold_state import State, Totals
-from shared.tables import (
-    ATTENDEES,
-    COUNTRIES,
-    DEALS,
-    EVENTS,
-    EXHIBITORS,
-    SESSION_FIGURES,
-    utcnow,
-)
 
 CHUNK = 50_000
 PARTS = 2  # worker processes making and folding events
 OPENED = datetime(2025, 9, 26, 1, 0, tzinfo=UTC)
 SESSION_LENGTH = timedelta(days=4)
 SOURCE = "bench-seed"
-EVENT_COLUMNS = tuple(EVENTS.columns.keys())  # the order of _event_row's values
+EVENT_COLUMNS = tuple(tables.EVENTS.columns.keys())  # the order of _event_row's values
 Row = tuple[Any, ...]
 Records = dict[str, tuple[tuple[str, ...], list[Row]]]  # table -> columns, rows
 
@@ -109,7 +96,9 @@ def prepare(session_id: str, count: int, seed_value: int) -> Seed:
         for country, n in part.country_refs.items():
             refs[country] = refs.get(country, 0) + n
     totals = _add([part.totals for part in parts], refs)
-    made.records[COUNTRIES.name] = _rows([country_row(session_id, k, n) for k, n in refs.items()])
+    made.records[tables.COUNTRIES.name] = _rows(
+        [records.country_row(session_id, k, n) for k, n in refs.items()]
+    )
     figures = {
         "session_id": session_id,
         **totals.counts,
@@ -118,7 +107,7 @@ def prepare(session_id: str, count: int, seed_value: int) -> Seed:
         "last_revised_at": totals.last_revised_at,
         "position": f"{1_700_000_000_000 + count - 1}-0",
     }
-    made.records[SESSION_FIGURES.name] = _rows([figures])
+    made.records[tables.SESSION_FIGURES.name] = _rows([figures])
     made.seconds = time.perf_counter() - started
     return made
 
@@ -126,7 +115,7 @@ def prepare(session_id: str, count: int, seed_value: int) -> Seed:
 def _prepare_part(job: tuple[str, int, int, int]) -> _Part:
     session_id, count, seed_value, part = job
     workload, state, rows = Workload(seed_value), State(), []
-    step, stored_at = SESSION_LENGTH / count, _text(utcnow())
+    step, stored_at = SESSION_LENGTH / count, _text(tables.utcnow())
     mine: list[tuple[Event, int]] = []
     for n in range(count):
         fields, event_id = workload.draw()  # every part draws all, to stay in step
@@ -136,14 +125,18 @@ def _prepare_part(job: tuple[str, int, int, int]) -> _Part:
             fold([event for event, _ in mine], state)
             rows += [_event_row(event, number, stored_at) for event, number in mine]
             mine = []
-    records = {
-        ATTENDEES.name: _rows([attendee_row(session_id, k, a) for k, a in state.attendees.items()]),
-        DEALS.name: _rows([deal_row(session_id, k, d) for k, d in state.deals.items()]),
-        EXHIBITORS.name: _rows(
-            [exhibitor_row(session_id, k, x) for k, x in state.exhibitors.items()]
+    projected = {
+        tables.ATTENDEES.name: _rows(
+            [records.attendee_row(session_id, k, a) for k, a in state.attendees.items()]
+        ),
+        tables.DEALS.name: _rows(
+            [records.deal_row(session_id, k, d) for k, d in state.deals.items()]
+        ),
+        tables.EXHIBITORS.name: _rows(
+            [records.exhibitor_row(session_id, k, x) for k, x in state.exhibitors.items()]
         ),
     }
-    return _Part(rows, records, state.country_refs, state.totals)
+    return _Part(rows, projected, state.country_refs, state.totals)
 
 
 def _add(parts: Sequence[Totals], refs: dict[str, int]) -> Totals:
@@ -166,8 +159,10 @@ def store(database_url: str, made: Seed) -> float:
     started = time.perf_counter()
     with _writer(database_url) as writer:
         for first in range(0, len(made.events), CHUNK):
-            writer.write(EVENTS.name, EVENT_COLUMNS, made.events[first : first + CHUNK])
-        writer.clear(SESSION_FIGURES.name, made.session_id)  # the API made an empty one for it
+            writer.write(tables.EVENTS.name, EVENT_COLUMNS, made.events[first : first + CHUNK])
+        writer.clear(
+            tables.SESSION_FIGURES.name, made.session_id
+        )  # the API made an empty one for it
         for table, (columns, rows) in made.records.items():
             if rows:
                 writer.write(table, columns, rows)

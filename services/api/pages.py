@@ -3,11 +3,14 @@ ceremony and an expo's history. Static HTML, CSS and JavaScript (no build step, 
 fetched from elsewhere; the one library, uPlot for charts, is vendored in static/); the
 JavaScript reads the id from the path and talks to the API and ingest over HTTP."""
 
+import hashlib
 import re
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from services.api.deps import ResourcesDep
@@ -48,35 +51,79 @@ def ingest_source(settings: Settings, request: Request) -> str | None:
     return source if HOST.match(source) else None
 
 
-def _html(name: str, request: Request, res: ResourcesDep) -> FileResponse:
+@dataclass(frozen=True)
+class Page:
+    """A page: its title, its name (static/{name}.html holds its body, {name}.js is its
+    script) and the stylesheets and classic scripts it needs beside common.css. Every page
+    has the same head around them (`HEAD`)."""
+
+    title: str
+    name: str
+    styles: tuple[str, ...]
+    scripts: tuple[str, ...] = ()  # loaded before the page's own (a vendored library)
+
+
+HEAD = """<!doctype html>
+<html lang="zh-CN">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} · Expo tally</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/static/common.css">
+{assets}
+</head>
+"""
+BOARD = Page("展会数据", "board", ("board.css",))
+HISTORY = Page("历届数据", "history", ("uplot.css", "history.css"), scripts=("uplot.js",))
+DESK = Page("签到台", "desk", ("desk.css",))
+CEREMONY = Page("签约仪式", "ceremony", ("desk.css", "ceremony.css"))
+
+
+@cache
+def _rendered(page: Page) -> tuple[bytes, str]:
+    """The page's HTML and its ETag, made once."""
+    assets = [f'  <link rel="stylesheet" href="/static/{name}">' for name in page.styles]
+    assets += [f'  <script src="/static/{name}"></script>' for name in page.scripts]
+    assets.append(f'  <script type="module" src="/static/{page.name}.js"></script>')
+    head = HEAD.format(title=page.title, assets="\n".join(assets))
+    html = (head + (STATIC / f"{page.name}.html").read_text(encoding="utf-8")).encode()
+    return html, f'"{hashlib.sha256(html).hexdigest()[:32]}"'
+
+
+def _html(page: Page, request: Request, res: ResourcesDep) -> Response:
+    """The page, with its Content-Security-Policy; 304 when the browser holds it already."""
+    html, etag = _rendered(page)
     connect = " ".join(filter(None, ["'self'", ingest_source(res.settings, request)]))
-    headers = {**HEADERS, "Content-Security-Policy": POLICY.format(connect=connect)}
-    return FileResponse(STATIC / name, media_type="text/html; charset=utf-8", headers=headers)
+    headers = {**HEADERS, "Content-Security-Policy": POLICY.format(connect=connect), "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(html, media_type="text/html; charset=utf-8", headers=headers)
 
 
 @router.get("/display/{expo_id}")
-def display_page(request: Request, res: ResourcesDep) -> FileResponse:
+def display_page(request: Request, res: ResourcesDep) -> Response:
     """The hall display board of an expo: ?lang=en, ?refresh=5, ?milestone_step=…"""
-    return _html("board.html", request, res)
+    return _html(BOARD, request, res)
 
 
 @router.get("/history/{expo_id}")
-def history_page(request: Request, res: ResourcesDep) -> FileResponse:
+def history_page(request: Request, res: ResourcesDep) -> Response:
     """An expo's editions: cumulative figures per edition, this edition hour by hour beside
     the previous one at the same point of its run, and the exact figures in a table."""
-    return _html("history.html", request, res)
+    return _html(HISTORY, request, res)
 
 
 @router.get("/desk/{session_id}")
-def desk_page(request: Request, res: ResourcesDep) -> FileResponse:
+def desk_page(request: Request, res: ResourcesDep) -> Response:
     """The registration desk of a session, for a keyboard-wedge badge scanner."""
-    return _html("desk.html", request, res)
+    return _html(DESK, request, res)
 
 
 @router.get("/ceremony/{session_id}")
-def ceremony_page(request: Request, res: ResourcesDep) -> FileResponse:
+def ceremony_page(request: Request, res: ResourcesDep) -> Response:
     """The signing ceremony of a session: log deals, void them, see the total."""
-    return _html("ceremony.html", request, res)
+    return _html(CEREMONY, request, res)
 
 
 @router.get("/static/{name}")

@@ -48,6 +48,23 @@ def test_pages_send_a_strict_policy_that_lets_them_post_to_ingest(
     assert headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.parametrize("path", [*PAGES, "/history/{expo}"])
+def test_a_page_is_revalidated_and_served_whole_again_only_when_it_changed(
+    services: Services, expo: Expo, path: str
+) -> None:
+    url = services.url("api") + path.format(expo=expo.expo_id, session=expo.session_id)
+    first = httpx2.get(url, timeout=10)
+    again = httpx2.get(url, headers={"If-None-Match": first.headers["etag"]}, timeout=10)
+
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "no-cache"
+    assert first.text.startswith("<!doctype html>")
+    assert '<link rel="stylesheet" href="/static/common.css">' in first.text
+    assert first.text.count("<body") == first.text.count("</head>") == 1
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+
+
 def test_assets_are_never_sniffed(services: Services) -> None:
     response = httpx2.get(services.url("api") + "/static/client.js", timeout=10)
     assert response.headers["x-content-type-options"] == "nosniff"
