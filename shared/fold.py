@@ -1,14 +1,15 @@
 """The fold: what the figures of a session mean (docs/design.md §4), as a pure function.
 
-`apply(state, event)` says what folding one NEW event into `state` changes (the caller
-drops events whose `event_id` it has already folded; `fold` does so for a plain list): how
-far each counter of `shared.vocabulary` moves, and the records as they become. It reads the
-state and writes nothing but the `Change` it returns: no clock, I/O, logging or randomness.
-The result depends only on the SET of events, never on their order of arrival.
+`apply(state, event, into=change)` adds what folding one NEW event changes to `change`
+(the caller drops events whose `event_id` it has already folded; `fold` does so for a plain
+list): how far each counter of `shared.vocabulary` moves, and the records as they become.
+The event sees `state` as the change so far leaves it; nothing else is written: no clock,
+I/O, logging or randomness. The result depends only on the SET of events, never on their
+order of arrival.
 
 The aggregator runs the same `apply` over a partial state: the records a batch touches,
 loaded from SQL (`Keys` says which), plus the session's running totals; it writes the
-batch's changes as they are.
+batch's one change as it is.
 """
 
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from shared.fold_state import (
     Folding,
     Signing,
     State,
+    newest,
 )
 from shared.money import fen_of
 from shared.vocabulary import fen_counter
@@ -73,11 +75,16 @@ def keys_of(events: Iterable[Event]) -> Keys:
     return Keys(frozenset(attendees), frozenset(deals), frozenset(exhibitors), frozenset(countries))
 
 
-def apply(state: State, event: Event, folding: Folding | None = None) -> Change:
-    """What folding one new event into `state` changes; `state` itself is left as it is
-    (`State.absorb` takes the change in). With `folding`, the event also counts in the
+def apply(
+    state: State, event: Event, folding: Folding | None = None, into: Change | None = None
+) -> Change:
+    """What folding one new event changes, added to `into`, the changes of the events
+    folded before it in the same batch (a new change when none); returns that change.
+    The event sees `state` as `into` leaves it; `state` itself is left as it is
+    (`State.absorb` takes a change in). With `folding`, the event also counts in the
     revisions when it came late."""
-    change = Change(as_of=event.recorded_at)
+    change = Change() if into is None else into
+    change.as_of = newest(change.as_of, event.recorded_at)
     if folding is not None:
         _revise(change, event, folding)
     match event:
@@ -96,15 +103,29 @@ def fold(events: Iterable[Event], state: State | None = None) -> tuple[State, li
     """Fold a collection of events, each event_id once."""
     state = state or State()
     seen: set[UUID] = set()
-    conflicts = []
+    change = Change()
     for event in events:
         if event.event_id in seen:
             continue
         seen.add(event.event_id)
-        change = apply(state, event)
-        state.absorb(change)
-        conflicts += change.conflicts
-    return state, conflicts
+        apply(state, event, into=change)
+    state.absorb(change)
+    return state, change.conflicts
+
+
+def _attendee(state: State, change: Change, attendee_id: str) -> Attendee | None:
+    found = change.attendees.get(attendee_id)
+    return found if found is not None else state.attendees.get(attendee_id)
+
+
+def _deal(state: State, change: Change, deal_id: str) -> Deal:
+    found = change.deals.get(deal_id)
+    return found if found is not None else state.deals.get(deal_id, Deal())
+
+
+def _exhibitor(state: State, change: Change, exhibitor_id: str) -> Exhibitor | None:
+    found = change.exhibitors.get(exhibitor_id)
+    return found if found is not None else state.exhibitors.get(exhibitor_id)
 
 
 def _revise(change: Change, event: Event, folding: Folding) -> None:
@@ -112,7 +133,7 @@ def _revise(change: Change, event: Event, folding: Folding) -> None:
     closed = folding.closed_at is not None and folding.at > folding.closed_at
     if late:
         change.add("late_events")
-        change.last_revised_at = folding.at
+        change.last_revised_at = newest(change.last_revised_at, folding.at)
     if closed:
         change.add("after_close")
 
@@ -132,7 +153,7 @@ def _check_in(state: State, change: Change, event: AttendeeCheckedIn) -> None:
     """An entry is a check-in (a repeat scan a new visit); an exit only says who left."""
     key = sort_key(event)
     entry = event.direction is Direction.ENTRY
-    current = state.attendees.get(event.attendee_id)
+    current = _attendee(state, change, event.attendee_id)
     first, category = (current.first, current.category) if current else (None, None)
     if entry:
         change.add("checkins")
@@ -160,7 +181,7 @@ def _count_signing(state: State, change: Change, signing: Signing, sign: int) ->
 
 
 def _sign(state: State, change: Change, event: DealSigned) -> None:
-    deal = state.deals.get(event.deal_id, Deal())
+    deal = _deal(state, change, event.deal_id)
     new = Signing(
         first=sort_key(event),
         kind=event.kind,
@@ -189,7 +210,7 @@ def _conflict(change: Change, event: DealSigned, kept: Signing, dropped: Signing
 
 
 def _void(state: State, change: Change, deal_id: str) -> None:
-    deal = state.deals.get(deal_id, Deal())
+    deal = _deal(state, change, deal_id)
     if deal.voided:
         return
     if deal.counts and deal.signing is not None:
@@ -198,7 +219,7 @@ def _void(state: State, change: Change, deal_id: str) -> None:
 
 
 def _register(state: State, change: Change, event: ExhibitorRegistered) -> None:
-    current = state.exhibitors.get(event.exhibitor_id)
+    current = _exhibitor(state, change, event.exhibitor_id)
     key = sort_key(event)
     if current is not None and current.first <= key:
         return

@@ -111,8 +111,9 @@ class Conflict:
 @dataclass(slots=True)
 class Change:
     """What folding an event (or a batch of them) changes: how far each counter moves, the
-    records as they now are, the newest times, and the deal conflicts it revealed. The
-    projection writes exactly this; nothing is diffed."""
+    records as they now are, the newest times, and the deal conflicts it revealed. A batch
+    folds into one change (`apply(..., into=change)`); the projection writes exactly that,
+    nothing is diffed."""
 
     counts: Counts = field(default_factory=dict)
     attendees: dict[str, Attendee] = field(default_factory=dict)
@@ -125,17 +126,6 @@ class Change:
 
     def add(self, counter: str, n: int = 1) -> None:
         self.counts[counter] = self.counts.get(counter, 0) + n
-
-    def then(self, later: "Change") -> None:
-        """Take in a change that comes after this one."""
-        counts = self.counts
-        for counter, n in later.counts.items():
-            counts[counter] = counts.get(counter, 0) + n
-        _take_records(self, later)
-        self.as_of = _newest(self.as_of, later.as_of)
-        self.last_revised_at = _newest(self.last_revised_at, later.last_revised_at)
-        if later.conflicts:
-            self.conflicts += later.conflicts
 
 
 @dataclass(slots=True)
@@ -154,13 +144,13 @@ class State:
         counts = totals.counts
         for counter, n in change.counts.items():
             counts[counter] += n
-        totals.as_of = _newest(totals.as_of, change.as_of)
+        totals.as_of = newest(totals.as_of, change.as_of)
         if change.last_revised_at is not None:
-            totals.last_revised_at = _newest(totals.last_revised_at, change.last_revised_at)
+            totals.last_revised_at = newest(totals.last_revised_at, change.last_revised_at)
         _take_records(self, change)
 
 
-def _take_records(into: State | Change, change: Change) -> None:
+def _take_records(into: State, change: Change) -> None:
     """The records as `change` leaves them (most events change one kind, or none)."""
     if change.attendees:
         into.attendees.update(change.attendees)
@@ -172,7 +162,7 @@ def _take_records(into: State | Change, change: Change) -> None:
         into.country_refs.update(change.country_refs)
 
 
-def _newest(a: datetime | None, b: datetime | None) -> datetime | None:
+def newest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or (b is not None and b > a):
         return b
     return a

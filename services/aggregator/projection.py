@@ -94,9 +94,8 @@ def project(
     state = _load(conn, session_id, fold_keys(e for e, _ in events), totals_of(figures))
     batch = Change()
     for event, folding in events:
-        change = apply(state, event, folding)
-        state.absorb(change)
-        batch.then(change)
+        apply(state, event, folding, into=batch)
+    state.absorb(batch)
     position = _newest(figures.position, positions)
     _save(
         conn,
