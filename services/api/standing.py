@@ -4,6 +4,7 @@ read from the projections in a handful of queries."""
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import Connection, func, select
 
@@ -33,7 +34,9 @@ class Part:
     revisions: Revisions | None = None  # a session's; a baseline has none
 
 
+@lru_cache(maxsize=1024)
 def baseline_tally(figures_json: str, countries_json: str | None) -> Tally:
+    """A baseline's tally, made once per baseline (a baseline is never edited)."""
     figures = BaselineFigures.model_validate_json(figures_json, context=STORED)
     countries = json.loads(countries_json) if countries_json else None
     return Tally.of_figures(dict(figures), countries)
