@@ -147,19 +147,14 @@ class State:
         totals.as_of = newest(totals.as_of, change.as_of)
         if change.last_revised_at is not None:
             totals.last_revised_at = newest(totals.last_revised_at, change.last_revised_at)
-        _take_records(self, change)
-
-
-def _take_records(into: State, change: Change) -> None:
-    """The records as `change` leaves them (most events change one kind, or none)."""
-    if change.attendees:
-        into.attendees.update(change.attendees)
-    if change.deals:
-        into.deals.update(change.deals)
-    if change.exhibitors:
-        into.exhibitors.update(change.exhibitors)
-    if change.country_refs:
-        into.country_refs.update(change.country_refs)
+        if change.attendees:  # most events change one kind of record, or none
+            self.attendees.update(change.attendees)
+        if change.deals:
+            self.deals.update(change.deals)
+        if change.exhibitors:
+            self.exhibitors.update(change.exhibitors)
+        if change.country_refs:
+            self.country_refs.update(change.country_refs)
 
 
 def newest(a: datetime | None, b: datetime | None) -> datetime | None:

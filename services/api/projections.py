@@ -39,7 +39,7 @@ class SessionFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class Signing:
+class SignedDeal:
     """The signing of a deal that counts: when it occurred, and in which slot."""
 
     deal_id: str
@@ -128,11 +128,11 @@ def first_entries(
 
 def signings(
     conn: Connection, session_id: str, until: datetime | None, slot_of: SlotOf
-) -> list[Signing]:
+) -> list[SignedDeal]:
     """The deals signed (at or before `until`), each by the signing that counts."""
     when = DEALS.c.signed_occurred_at
     query = select(DEALS.c.deal_id, DEALS.c.amount_fen, slot_of(when).label("slot"), when)
     query = query.where(DEALS.c.session_id == session_id, when.is_not(None))
     if until is not None:
         query = query.where(when <= until)
-    return [Signing(*row) for row in conn.execute(query)]
+    return [SignedDeal(*row) for row in conn.execute(query)]
