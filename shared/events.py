@@ -118,7 +118,11 @@ class AttendeeCheckedIn(Envelope):
 
 
 class DealSigned(Envelope):
+    """A deal signed on stage. Version 3 added `exhibitor_id`, the exhibitor that signed
+    (versions count across the event types: a check-in's version 2 is its `direction`)."""
+
     type: Literal["deal.signed"] = "deal.signed"
+    schema_version: Literal[3] = 3  # type: ignore[assignment]
     deal_id: Id64
     title: Text200
     kind: DealKind
@@ -129,11 +133,15 @@ class DealSigned(Envelope):
     sector: Text200 | None = None
     counterparty: Text200 | None = None
     counterparty_country: CountryCode | None = None
+    exhibitor_id: Id64 | None = None
 
     def content(self) -> tuple[object, ...]:
         """What makes two signings of one deal the same signing: values, not how they are
-        written (500 and 500.00 are one amount; no rate and a rate of 1 are one CNY rate)."""
+        written (500 and 500.00 are one amount; no rate and a rate of 1 are one CNY rate).
+        The exhibitor is part of it only when named, so a signing without one reads as it
+        did before version 3."""
         rate = Decimal(1) if self.fx_rate_to_cny is None else self.fx_rate_to_cny
+        named = (self.exhibitor_id,) if self.exhibitor_id is not None else ()
         return (
             self.title,
             self.kind,
@@ -144,6 +152,7 @@ class DealSigned(Envelope):
             self.sector,
             self.counterparty,
             self.counterparty_country,
+            *named,
         )
 
 
@@ -186,8 +195,16 @@ def _checkin_v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "schema_version": 2, "direction": Direction.ENTRY.value}
 
 
+def _deal_v1_to_v3(raw: dict[str, Any]) -> dict[str, Any]:
+    """A deal signed before version 3 names no exhibitor."""
+    if "exhibitor_id" in raw:
+        return raw
+    return {**raw, "schema_version": 3}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("attendee.checked_in", 1): _checkin_v1_to_v2,
+    ("deal.signed", 1): _deal_v1_to_v3,
 }
 
 

@@ -39,7 +39,7 @@ from shared.fold_state import (
     newest,
 )
 from shared.money import fen_of
-from shared.vocabulary import fen_counter
+from shared.vocabulary import NOT_GIVEN, fen_counter
 
 DEAL_VALUE = fen_counter("deal_value_cny")
 LATE_AFTER = timedelta(seconds=120)  # EXPO_LATE_AFTER_SECONDS
@@ -154,30 +154,61 @@ def _check_in(state: State, change: Change, event: AttendeeCheckedIn) -> None:
     key = sort_key(event)
     entry = event.direction is Direction.ENTRY
     current = _attendee(state, change, event.attendee_id)
-    first, category = (current.first, current.category) if current else (None, None)
+    first, category, country, desk = None, None, None, None
+    if current is not None:
+        first, category, country, desk = (
+            current.first,
+            current.category,
+            current.country,
+            current.desk,
+        )
     if entry:
+        here = (event.country, event.desk_id or NOT_GIVEN)
         change.add("checkins")
+        _people_at(change, here, "checkins", +1)
         _country_seen(state, change, event.country, +1)
         if first is None or key < first:
             if category is not None:
                 change.add(category.value, -1)
+                _people_at(change, (country or NOT_GIVEN, desk or NOT_GIVEN), "attendees", -1)
             change.add(event.category.value)
-            first, category = key, event.category
+            _people_at(change, here, "attendees", +1)
+            first, category, (country, desk) = key, event.category, here
     latest, inside = (current.latest, current.inside) if current else (key, False)
     if current is None or key > latest:
         change.add("inside_now", entry - inside)
         latest, inside = key, entry
-    attendee = Attendee(first, category, latest, inside)
+    attendee = Attendee(first, category, latest, inside, country, desk)
     if attendee != current:
         change.attendees[event.attendee_id] = attendee
 
 
+def _people_at(change: Change, where: tuple[str, str], counter: str, n: int) -> None:
+    """Move the people breakdowns' rows of a (country, desk)."""
+    change.add_to_row("country", where[0], counter, n)
+    change.add_to_row("desk", where[1], counter, n)
+
+
 def _count_signing(state: State, change: Change, signing: Signing, sign: int) -> None:
+    fen = sign * fen_of(signing.amount_cny)
     change.add(signing.kind.value, sign)
-    change.add(DEAL_VALUE, sign * fen_of(signing.amount_cny))
+    change.add(DEAL_VALUE, fen)
     if signing.amount_cny >= MAJOR_DEAL:
         change.add("major_deals", sign)
     _country_seen(state, change, signing.counterparty_country, sign)
+    for by, key in deal_keys(signing).items():
+        change.add_to_row(by, key, "deals", sign)
+        change.add_to_row(by, key, DEAL_VALUE, fen)
+
+
+def deal_keys(signing: Signing) -> dict[str, str]:
+    """The rows of the deals breakdowns (shared.vocabulary.BREAKDOWNS) a signing counts in."""
+    return {
+        "sector": signing.sector or NOT_GIVEN,
+        "counterparty_country": signing.counterparty_country or NOT_GIVEN,
+        "kind": signing.kind.value,
+        "exhibitor": signing.exhibitor_id or NOT_GIVEN,
+    }
 
 
 def _sign(state: State, change: Change, event: DealSigned) -> None:
@@ -188,6 +219,8 @@ def _sign(state: State, change: Change, event: DealSigned) -> None:
         amount_cny=event.amount_cny,
         counterparty_country=event.counterparty_country,
         content=repr(event.content()),
+        sector=event.sector,
+        exhibitor_id=event.exhibitor_id,
     )
     old = deal.signing
     if old is not None and old.first <= new.first:

@@ -8,21 +8,25 @@ from decimal import Decimal
 from uuid import UUID
 
 from shared.events import Category, DealKind
-from shared.vocabulary import COUNTERS
+from shared.vocabulary import COUNTERS, KEYED_COUNTERS
 
 OrderKey = tuple[datetime, UUID]
 Counts = dict[str, int]  # counter name (shared/vocabulary.py COUNTERS) -> value
+Row = tuple[str, str]  # a breakdown row: (its `by`, its key)
 
 
 @dataclass(frozen=True, slots=True)
 class Attendee:
-    """A badge as counted: under the category of its earliest entry (None while only exits
-    are known), and inside the halls when its latest scan is an entry."""
+    """A badge as counted: under the category, country and desk of its earliest entry (None
+    while only exits are known; a desk "" when that entry named none), and inside the halls
+    when its latest scan is an entry."""
 
     first: OrderKey | None
     category: Category | None
     latest: OrderKey
     inside: bool
+    country: str | None = None
+    desk: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,8 @@ class Signing:
     amount_cny: Decimal
     counterparty_country: str | None
     content: str
+    sector: str | None = None
+    exhibitor_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +116,14 @@ class Conflict:
 
 @dataclass(slots=True)
 class Change:
-    """What folding an event (or a batch of them) changes: how far each counter moves, the
-    records as they now are, the newest times, and the deal conflicts it revealed. A batch
+    """What folding an event (or a batch of them) changes: how far each counter moves (the
+    totals' and each breakdown row's), the records as they now are, the newest times, and
+    the deal conflicts it revealed. A batch
     folds into one change (`apply(..., into=change)`); the projection writes exactly that,
     nothing is diffed."""
 
     counts: Counts = field(default_factory=dict)
+    rows: dict[Row, Counts] = field(default_factory=dict)
     attendees: dict[str, Attendee] = field(default_factory=dict)
     deals: dict[str, Deal] = field(default_factory=dict)
     exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
@@ -127,12 +135,19 @@ class Change:
     def add(self, counter: str, n: int = 1) -> None:
         self.counts[counter] = self.counts.get(counter, 0) + n
 
+    def add_to_row(self, by: str, key: str, counter: str, n: int) -> None:
+        counts = self.rows.get((by, key))
+        if counts is None:
+            counts = self.rows[by, key] = {}
+        counts[counter] = counts.get(counter, 0) + n
+
 
 @dataclass(slots=True)
 class State:
     """The fold's state for one session (or the part of it a batch touches)."""
 
     totals: Totals = field(default_factory=Totals)
+    rows: dict[Row, Counts] = field(default_factory=dict)  # the breakdown rows (all or some)
     attendees: dict[str, Attendee] = field(default_factory=dict)
     deals: dict[str, Deal] = field(default_factory=dict)
     exhibitors: dict[str, Exhibitor] = field(default_factory=dict)
@@ -147,6 +162,12 @@ class State:
         totals.as_of = newest(totals.as_of, change.as_of)
         if change.last_revised_at is not None:
             totals.last_revised_at = newest(totals.last_revised_at, change.last_revised_at)
+        for row, moved in change.rows.items():
+            kept = self.rows.get(row)
+            if kept is None:
+                kept = self.rows[row] = dict.fromkeys(KEYED_COUNTERS, 0)
+            for counter, n in moved.items():
+                kept[counter] += n
         if change.attendees:  # most events change one kind of record, or none
             self.attendees.update(change.attendees)
         if change.deals:

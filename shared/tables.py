@@ -199,6 +199,21 @@ SESSION_FIGURES = Table(
 )
 
 
+# The breakdowns (shared.vocabulary.BREAKDOWNS): a row per session, breakdown and key, with
+# every keyed counter (a deals row leaves the people counters at 0, and the other way round).
+BREAKDOWN_ROWS = Table(
+    "breakdown_row",
+    SQLModel.metadata,
+    Column("session_id", AutoString(64), primary_key=True),
+    Column("by", AutoString(24), primary_key=True),
+    Column("key", AutoString(200), primary_key=True),
+    *(
+        Column(name, _counter_type(name), nullable=False, default=0)
+        for name in vocabulary.KEYED_COUNTERS
+    ),
+)
+
+
 class AttendeeRecord(SQLModel, table=True):
     __tablename__ = "attendee_record"
 
@@ -210,6 +225,8 @@ class AttendeeRecord(SQLModel, table=True):
     latest_occurred_at: datetime = Field(sa_type=UTCDateTime)
     latest_event_id: str = Field(max_length=36)
     inside: bool = False
+    country: str | None = Field(default=None, max_length=2)  # of the earliest entry
+    desk_id: str | None = Field(default=None, max_length=64)  # of the earliest entry, "" none
 
 
 class DealRecord(SQLModel, table=True):
@@ -224,6 +241,8 @@ class DealRecord(SQLModel, table=True):
     counterparty_country: str | None = Field(default=None, max_length=2)
     content: str | None = Field(default=None, sa_type=Text)
     voided: bool = False
+    sector: str | None = Field(default=None, max_length=200)
+    exhibitor_id: str | None = Field(default=None, max_length=64)
 
 
 class ExhibitorRecord(SQLModel, table=True):
@@ -265,7 +284,7 @@ ATTENDEES = table_of(AttendeeRecord)
 DEALS = table_of(DealRecord)
 EXHIBITORS = table_of(ExhibitorRecord)
 COUNTRIES = table_of(CountryRef)
-PROJECTION_TABLES = (SESSION_FIGURES, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES)
+PROJECTION_TABLES = (SESSION_FIGURES, BREAKDOWN_ROWS, ATTENDEES, DEALS, EXHIBITORS, COUNTRIES)
 
 
 def totals_of(row: Any) -> Totals:

@@ -4,7 +4,11 @@ counters and their SQL columns, the API's figures, a baseline's fields, an expor
 a history file's fields and the board's compact form (docs/design.md §5).
 
 Adding a figure that the fold counts takes its line here, its counting in `shared/fold.py`
-and a migration that adds its counter column."""
+and a migration that adds its counter column.
+
+Beside the figures, the breakdowns: a subject's measures (deals and their value, attendees
+and check-ins) per key of one dimension (sector, country, desk...), kept by the fold in keyed
+rows of `breakdown_row`, one row per key, so that a read does not grow with the events."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -97,6 +101,59 @@ COUNTERS: tuple[str, ...] = (
 )
 # Counters of a figure of the open session only, 0 in any other.
 LIVE_COUNTERS = tuple(c for f in FIGURES if f.kind is Kind.LIVE for c in f.counters)
+
+
+class Subject(StrEnum):
+    DEALS = "deals"  # counted deals: how many, and their value
+    PEOPLE = "people"  # attendees (distinct people) and check-ins (scans)
+
+
+# The measures of a subject, figures of the same name and kind as the session's totals.
+MEASURES: dict[Subject, tuple[str, ...]] = {
+    Subject.DEALS: ("deals", "deal_value_cny"),
+    Subject.PEOPLE: ("attendees", "checkins"),
+}
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A subject's measures per key of one dimension (`by`); a key the event leaves out
+    (no sector, no desk) is kept as "" and read as "not given"."""
+
+    by: str
+    subject: Subject
+    meaning: str
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return MEASURES[self.subject]
+
+    @property
+    def counters(self) -> tuple[str, ...]:
+        """The columns of `breakdown_row` this breakdown moves."""
+        return tuple(fen_counter(m) if BY_NAME[m].kind is Kind.MONEY else m for m in self.measures)
+
+
+BREAKDOWNS: tuple[Breakdown, ...] = (
+    Breakdown("sector", Subject.DEALS, "counted deals by the sector their signing names"),
+    Breakdown("counterparty_country", Subject.DEALS, "counted deals by counterparty country"),
+    Breakdown("kind", Subject.DEALS, "counted deals by kind (contract, agreement, intent)"),
+    Breakdown("exhibitor", Subject.DEALS, "counted deals by the exhibitor that signed"),
+    Breakdown(
+        "country",
+        Subject.PEOPLE,
+        "attendees by the country of their earliest entry; check-ins by each scan's country",
+    ),
+    Breakdown(
+        "desk",
+        Subject.PEOPLE,
+        "attendees by the desk of their earliest entry; check-ins by each scan's desk",
+    ),
+)
+BREAKDOWN_BY = {b.by: b for b in BREAKDOWNS}
+# Every counter a breakdown row keeps, each a column of `breakdown_row`.
+KEYED_COUNTERS: tuple[str, ...] = tuple(dict.fromkeys(c for b in BREAKDOWNS for c in b.counters))
+NOT_GIVEN = ""  # the key of what an event leaves out
 
 
 def of_kind(*kinds: Kind) -> tuple[Figure, ...]:

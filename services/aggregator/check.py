@@ -5,7 +5,7 @@ The shadow is the pure fold run in memory over every stored event of a session, 
 the rows the projection would hold; the live rows are read from SQL. Nothing is written.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from services.aggregator.projection import all_session_ids, folding_of, rows_of
 from services.aggregator.rebuild import Progress, events_of, known_sessions
 from services.aggregator.records import (
     attendee_row,
+    breakdown_row,
     country_row,
     deal_row,
     exhibitor_row,
@@ -24,9 +25,12 @@ from shared.db import is_sqlite, read_only
 from shared.events import decode_event
 from shared.fold import LATE_AFTER, apply
 from shared.fold_state import State
+from shared.vocabulary import KEYED_COUNTERS
 
 Rows = dict[tuple[Any, ...], dict[str, Any]]
 CHUNK = 5000
+# Tables whose row counts while one of these is not 0; a row of zeros is the same as none.
+COUNTED = {"country_ref": ("refs",), "breakdown_row": KEYED_COUNTERS}
 SHOWN = 20  # differences listed per table and session
 
 
@@ -80,6 +84,10 @@ def _session(conn: Connection, session_id: str, late_after: timedelta, told: _To
         told(len(chunk))
     shadow: dict[str, Rows] = {
         "session_figures": {(session_id,): _figures(session_id, state)},
+        "breakdown_row": _keyed(
+            (breakdown_row(session_id, *r, c) for r, c in state.rows.items() if any(c.values())),
+            size=3,
+        ),
         "attendee_record": _keyed(
             attendee_row(session_id, k, a) for k, a in state.attendees.items()
         ),
@@ -121,18 +129,21 @@ def _nothing_folded(session_id: str) -> Rows:
     return {(session_id,): _figures(session_id, State())}
 
 
-def _keyed(rows: Iterator[dict[str, Any]]) -> Rows:
-    return {tuple(list(row.values())[:2]): row for row in rows}
+def _keyed(rows: Iterable[dict[str, Any]], size: int = 2) -> Rows:
+    """Rows by their key: the first `size` values (the session and the record's id)."""
+    return {tuple(list(row.values())[:size]): row for row in rows}
 
 
 def _live(conn: Connection, table: str, session_id: str, shadow: Rows) -> Rows:
     columns = list(next(iter(shadow.values()), {}).keys())
-    found = {}
+    found: Rows = {}
     for values in rows_of(conn, table, session_id, columns):
-        if table == "country_ref" and not values["refs"]:
-            continue  # a country no longer named by anything is the same as no row
-        key = (session_id,) if table == "session_figures" else tuple(list(values.values())[:2])
-        found[key] = values
+        if not any(values[c] for c in COUNTED.get(table, ())) and table in COUNTED:
+            continue  # no longer counting anything: the same as no row
+        if table == "session_figures":
+            found[session_id,] = values
+        else:
+            found |= _keyed([values], size=3 if table == "breakdown_row" else 2)
     if table == "session_figures" and not found and shadow == _nothing_folded(session_id):
         return shadow  # no fold has reached the session yet, so it has no figures row
     return found

@@ -18,6 +18,7 @@ from services.aggregator.event_store import Folded, FoldingAt
 from services.aggregator.records import (
     attendee_of,
     attendee_row,
+    breakdown_row,
     country_row,
     deal_of,
     deal_row,
@@ -27,10 +28,11 @@ from services.aggregator.records import (
 from shared.bulk import among, upsert_rows
 from shared.fold import DEAL_VALUE, LATE_AFTER, Keys, apply
 from shared.fold import keys_of as fold_keys
-from shared.fold_state import Change, Conflict, Folding, State, Totals
+from shared.fold_state import Change, Conflict, Counts, Folding, Row, State, Totals
 from shared.stream import position_key
 from shared.tables import (
     ATTENDEES,
+    BREAKDOWN_ROWS,
     COUNTRIES,
     DEALS,
     EVENTS,
@@ -40,7 +42,7 @@ from shared.tables import (
     SESSIONS,
     totals_of,
 )
-from shared.vocabulary import COUNTERS
+from shared.vocabulary import COUNTERS, KEYED_COUNTERS
 
 # The projection tables by name: what a rebuild compares, in order.
 PROJECTIONS = {table.name: table for table in PROJECTION_TABLES}
@@ -204,6 +206,32 @@ def _save(
     upsert_rows(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors])
     refs = batch.country_refs.items()
     upsert_rows(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs])
+    moved = _moved_rows(conn, session_id, batch.rows)
+    upsert_rows(conn, BREAKDOWN_ROWS, [breakdown_row(session_id, *r, c) for r, c in moved])
+
+
+def _moved_rows(
+    conn: Connection, session_id: str, deltas: dict[Row, Counts]
+) -> list[tuple[Row, Counts]]:
+    """The breakdown rows the batch moved, each as it now is. Written whole, not added in
+    SQL (the session is locked): SQLite cannot add money past 2**63 fen."""
+    if not deltas:
+        return []
+    table = BREAKDOWN_ROWS
+    found = conn.execute(
+        select(table).where(
+            table.c.session_id == session_id,
+            among(conn, table.c.by, {by for by, _ in deltas}),
+            among(conn, table.c.key, {key for _, key in deltas}),
+        )
+    )
+    current = {(row.by, row.key): row for row in found}
+    moved = []
+    for key, delta in deltas.items():
+        row = current.get(key)
+        counts = {c: (getattr(row, c) if row else 0) + delta.get(c, 0) for c in KEYED_COUNTERS}
+        moved.append((key, counts))
+    return moved
 
 
 def advance_position(conn: Connection, session_id: str, positions: Iterable[str]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.events import Category, DealKind
-from shared.fold_state import Attendee, Deal, Exhibitor, Signing
+from shared.fold_state import Attendee, Counts, Deal, Exhibitor, Signing
 from shared.money import fen_of, yuan_of
 
 
@@ -17,7 +17,7 @@ def attendee_of(row: Any) -> Attendee:
         first = (row.first_occurred_at, UUID(row.first_event_id))
     category = Category(row.category) if row.category is not None else None
     latest = (row.latest_occurred_at, UUID(row.latest_event_id))
-    return Attendee(first, category, latest, row.inside)
+    return Attendee(first, category, latest, row.inside, row.country, row.desk_id)
 
 
 def attendee_row(session_id: str, attendee_id: str, attendee: Attendee) -> dict[str, Any]:
@@ -31,6 +31,8 @@ def attendee_row(session_id: str, attendee_id: str, attendee: Attendee) -> dict[
         "latest_occurred_at": attendee.latest[0],
         "latest_event_id": str(attendee.latest[1]),
         "inside": attendee.inside,
+        "country": attendee.country,
+        "desk_id": attendee.desk,
     }
 
 
@@ -43,6 +45,8 @@ def deal_of(row: Any) -> Deal:
             amount_cny=yuan_of(row.amount_fen),
             counterparty_country=row.counterparty_country,
             content=row.content,
+            sector=row.sector,
+            exhibitor_id=row.exhibitor_id,
         )
     return Deal(signing=signing, voided=row.voided)
 
@@ -63,6 +67,10 @@ def exhibitor_row(session_id: str, exhibitor_id: str, exhibitor: Exhibitor) -> d
     }
 
 
+def breakdown_row(session_id: str, by: str, key: str, counts: Counts) -> dict[str, Any]:
+    return {"session_id": session_id, "by": by, "key": key, **counts}
+
+
 def country_row(session_id: str, country: str, refs: int) -> dict[str, Any]:
     return {"session_id": session_id, "country": country, "refs": refs}
 
@@ -79,4 +87,6 @@ def deal_row(session_id: str, deal_id: str, deal: Deal) -> dict[str, Any]:
         "counterparty_country": signing.counterparty_country if signing else None,
         "content": signing.content if signing else None,
         "voided": deal.voided,
+        "sector": signing.sector if signing else None,
+        "exhibitor_id": signing.exhibitor_id if signing else None,
     }

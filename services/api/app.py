@@ -3,7 +3,17 @@ data for admins. It never writes events."""
 
 from fastapi import FastAPI
 
-from services.api import admin, display, export, live, operations, pages, reads, timeline
+from services.api import (
+    admin,
+    breakdown,
+    display,
+    export,
+    live,
+    operations,
+    pages,
+    reads,
+    timeline,
+)
 from services.api.deps import Resources, resources_of
 from shared import health, runtime, service
 from shared.db import read_only
@@ -37,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(admin.router)
     app.include_router(reads.router)
+    app.include_router(breakdown.router)
     app.include_router(timeline.router)
     app.include_router(export.router)
     app.include_router(pages.router)

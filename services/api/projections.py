@@ -2,29 +2,34 @@
 totals and the newest stream entry folded), the countries it counts, the expo's version for
 screens, and the attendee and deal records behind the figures over time.
 
-Every read the API makes of `session_figures`, `attendee_record`, `deal_record` and
-`country_ref` is here. A session no fold has reached yet has no figures row: it reads as
-empty (zero totals, no `as_of`, no position).
+Every read the API makes of `session_figures`, `breakdown_row`, `attendee_record`,
+`deal_record`, `exhibitor_record` and `country_ref` is here. A session no fold has reached
+yet has no figures row: it reads as empty (zero totals, no `as_of`, no position).
 """
 
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select
 
-from shared.fold_state import Totals
+from shared.fold_state import Counts, Totals
 from shared.tables import (
     ATTENDEES,
     BASELINES,
+    BREAKDOWN_ROWS,
     COUNTRIES,
     DEALS,
+    EVENTS,
+    EXHIBITORS,
     EXPOS,
     SESSION_FIGURES,
     SESSIONS,
     totals_of,
 )
+from shared.vocabulary import KEYED_COUNTERS
 
 Slot = int | datetime  # a slot of time as the database gives it (see `changes.py`)
 SlotOf = Callable[[Any], ColumnElement[Any]]  # the slot of a time column, in SQL
@@ -67,6 +72,37 @@ def countries_of(conn: Connection, session_ids: Collection[str]) -> dict[str, se
     ):
         countries.setdefault(ref.session_id, set()).add(ref.country)
     return countries
+
+
+def breakdown_of(conn: Connection, session_ids: Collection[str], by: str) -> dict[str, Counts]:
+    """The rows of the breakdown `by` in these sessions, added up, by key (a row of zeros,
+    a key no longer counting anything, is left out)."""
+    table = BREAKDOWN_ROWS
+    rows = conn.execute(select(table).where(table.c.session_id.in_(session_ids), table.c.by == by))
+    found: dict[str, Counts] = {}
+    for row in rows:
+        counts = found.setdefault(row.key, dict.fromkeys(KEYED_COUNTERS, 0))
+        for counter in KEYED_COUNTERS:
+            counts[counter] += getattr(row, counter)
+    return {key: counts for key, counts in found.items() if any(counts.values())}
+
+
+def exhibitor_names(
+    conn: Connection, session_ids: Collection[str], exhibitor_ids: Collection[str]
+) -> dict[str, str]:
+    """The names these exhibitors registered under (their counted registration's), by id."""
+    if not exhibitor_ids:
+        return {}
+    x = EXHIBITORS
+    rows = conn.execute(
+        select(x.c.exhibitor_id, EVENTS.c.payload)
+        .join(
+            EVENTS,
+            and_(EVENTS.c.session_id == x.c.session_id, EVENTS.c.event_id == x.c.first_event_id),
+        )
+        .where(x.c.session_id.in_(session_ids), x.c.exhibitor_id.in_(exhibitor_ids))
+    )
+    return {row.exhibitor_id: json.loads(row.payload)["name"] for row in rows}
 
 
 def as_of(conn: Connection, session_id: str) -> datetime | None:

@@ -2,6 +2,7 @@
 read from the projections in a handful of queries."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -13,7 +14,7 @@ from services.api.freshness import Backlog, freshness
 from services.api.projections import SessionFigures, countries_of, figures_of
 from services.api.schemas import BaselineFigures
 from shared.figures import Tally, total
-from shared.fold_state import Revisions
+from shared.fold_state import Revisions, newest
 from shared.session import SessionStatus
 from shared.stored import STORED
 from shared.tables import BASELINES, REJECTED_SCANS, SESSIONS, ExpoSession
@@ -32,6 +33,11 @@ class Part:
     as_of: datetime | None = None
     position: str | None = None
     revisions: Revisions | None = None  # a session's; a baseline has none
+
+    @property
+    def id(self) -> str:
+        """A session's id ("" for a baseline)."""
+        return self.session.id if self.session else ""
 
 
 @lru_cache(maxsize=1024)
@@ -80,6 +86,18 @@ def expo_parts(conn: Connection, expo_id: str) -> list[Part]:
             )
         )
     return sorted(parts, key=lambda p: p.first_ordinal)
+
+
+def added_revisions(parts: Iterable[Revisions]) -> Revisions:
+    """The revisions of several sessions together: events added up, the latest time."""
+    result = Revisions()
+    for part in parts:
+        result = Revisions(
+            result.late_events + part.late_events,
+            newest(result.last_revised_at, part.last_revised_at),
+            result.after_close + part.after_close,
+        )
+    return result
 
 
 def rejected_scans(conn: Connection, session_id: str) -> dict[str, int]:

@@ -114,6 +114,9 @@ class SignDeal(EventRequest):
     sector: Text200 | None = None
     counterparty: Text200 | None = None
     counterparty_country: CountryCode | None = None
+    exhibitor_id: Id64 | None = Field(
+        default=None, description="The exhibitor that signed, as it registered."
+    )
 
     @model_validator(mode="after")
     def _rate_fits_currency(self) -> Self:

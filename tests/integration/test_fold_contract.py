@@ -38,6 +38,7 @@ from sqlmodel import Session
 from services.aggregator.batch import fold_batch, keep_rejected
 from services.aggregator.check import check
 from services.aggregator.event_store import Entry
+from services.api import breakdown as breakdowns
 from services.api.admin import get_session
 from services.api.schemas import Totals
 from services.api.standing import session_totals
@@ -46,6 +47,9 @@ from shared.errors import Reason
 from shared.events import Category, DealKind, Event
 from shared.figures import Tally
 from shared.fold import fold
+from shared.fold_state import State
+from shared.money import yuan_of
+from shared.vocabulary import BREAKDOWN_BY
 from shared.rejection import RejectedScan
 from shared.tables import EVENTS, SESSIONS, Expo, ExpoSession
 from tests.conftest import new_id
@@ -90,11 +94,22 @@ TANGLED: list[Event] = [
     checkin(14, "B2", minute=20, category=Category.VIP, country="US"),
     exit_scan(15, "B3", minute=15),  # an exit known before the entry it follows
     checkin(16, "B3", minute=10, category=Category.DELEGATE, country="KR"),
-    signed(17, "D1", minute=30, amount="1000.00", counterparty_country="SG"),
-    signed(18, "D1", minute=20, amount="900.00", kind=DealKind.AGREEMENT),  # this one counts
+    signed(17, "D1", minute=30, amount="1000.00", counterparty_country="SG", sector="AI"),
+    signed(  # this one counts
+        18, "D1", minute=20, amount="900.00", kind=DealKind.AGREEMENT, sector="低空经济"
+    ),
     voided(19, "D2", minute=40),  # a void before its signing arrives
-    signed(20, "D2", minute=35, amount="5000.00", counterparty_country="BR"),
-    signed(21, "D3", minute=45, kind=DealKind.INTENT, amount="123.45", fx_rate_to_cny="7.1234"),
+    signed(20, "D2", minute=35, amount="5000.00", counterparty_country="BR", sector="AI"),
+    signed(
+        21,
+        "D3",
+        minute=45,
+        kind=DealKind.INTENT,
+        amount="123.45",
+        fx_rate_to_cny="7.1234",
+        sector="AI",
+        exhibitor_id="X1",
+    ),
     registered(22, "X1", minute=30, country="IT", projects_on_display=4),
     registered(23, "X1", minute=3, country="ES", projects_on_display=2),  # this one counts
     registered(24, "X2", minute=8, projects_on_display=0),
@@ -105,6 +120,7 @@ TANGLED: list[Event] = [
             minute=(37 * n) % 90,
             category=list(Category)[n % len(Category)],
             country=("CN", "DE", "HK", "TW")[n % 4],
+            desk_id=("desk-1", "desk-2", None)[n % 3],
         )
         for n in range(30)
     ),
@@ -174,6 +190,25 @@ def shown(answer: Totals) -> dict[str, Any]:
         "exhibitors": current.exhibitors,
         "projects_on_display": current.projects_on_display,
         "inside_now": current.inside_now,
+    }
+
+
+def breakdown(engine: Engine, session_id: str, by: str) -> dict[str, tuple[Any, ...]]:
+    """The session's breakdown `by` as the API answers it: its measures by key ("" for the
+    row of what the events left out)."""
+    with read_only(engine).connect() as conn:
+        answer = breakdowns.of_session(conn, session_id, by, None, None)
+    names = BREAKDOWN_BY[by].measures
+    return {row.key or "": tuple(getattr(row, m) for m in names) for row in answer.rows}
+
+
+def pure_breakdown(state: State, by: str) -> dict[str, tuple[Any, ...]]:
+    """The breakdown `by` as the pure fold keeps it, in the API's measures."""
+    counters = BREAKDOWN_BY[by].counters
+    return {
+        key: tuple(yuan_of(counts[c]) if c.endswith("_fen") else counts[c] for c in counters)
+        for (of, key), counts in state.rows.items()
+        if of == by and any(counts.values())
     }
 
 
@@ -331,6 +366,17 @@ def test_figures_after_any_split_order_and_redelivery_equal_the_pure_fold(
         assert answer.position == f"{len(TANGLED)}-0", name
         assert stored(engine, session_id) == len(TANGLED), name
         assert check(engine, [session_id], NEVER_LATE) == [], name  # the projection is a rebuild's
+        for by in BREAKDOWN_BY:
+            assert breakdown(engine, session_id, by) == pure_breakdown(state, by), (name, by)
+    # D1 counts as its signing of 900.00 (低空经济); D3 as 123.45 USD at 7.1234 (AI, X1).
+    assert breakdown(engine, session_id, "sector") == {
+        "低空经济": (1, Decimal("900.00")),
+        "AI": (1, Decimal("879.38")),
+    }
+    assert breakdown(engine, session_id, "exhibitor") == {
+        "X1": (1, Decimal("879.38")),
+        "": (1, Decimal("900.00")),
+    }
 
 
 # --- 4. a batch the database refuses leaves nothing ------------------------------------------

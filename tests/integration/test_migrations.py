@@ -15,13 +15,17 @@ from sqlmodel import SQLModel
 from shared import migration, vocabulary
 from shared.db import make_engine
 from shared.tables import SESSION_FIGURES, UTCDateTime
+from services.aggregator.batch import fold_batch
+from services.aggregator.check import check
 from tests.conftest import postgres_database, sqlite_database
+from tests.integration.test_fold_contract import NEVER_LATE, TANGLED, entries, new_session
 
 EXPECTED_TABLES = {
     "alembic_version",
     "api_token",
     "attendee_record",
     "baseline",
+    "breakdown_row",
     "country_ref",
     "deal_record",
     "event",
@@ -68,7 +72,7 @@ def _revision(engine: Engine) -> str | None:
 def test_an_empty_database_goes_up_to_head_down_to_nothing_and_up_again(empty: Engine) -> None:
     migration.upgrade(empty)
     assert _tables(empty) == EXPECTED_TABLES
-    assert _revision(empty) == "0005"
+    assert _revision(empty) == "0006"
     migration.downgrade(empty, "base")
     assert _tables(empty) <= {"alembic_version"}
     migration.upgrade(empty)
@@ -238,3 +242,43 @@ def test_revision_5_counts_the_major_deals_already_folded(empty: Engine) -> None
         assert conn.execute(text("SELECT major_deals FROM session_figures")).scalar() == 2
     migration.downgrade(empty, "0004")
     assert "major_deals" not in {c["name"] for c in inspect(empty).get_columns("session_figures")}
+
+
+def _breakdown_data(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """The breakdown rows that count something, and what the records keep for them."""
+    queries = {
+        "rows": "SELECT session_id, by, key, deals, deal_value_fen, attendees, checkins"
+        " FROM breakdown_row WHERE deals <> 0 OR attendees <> 0 OR checkins <> 0",
+        "attendees": "SELECT session_id, attendee_id, country, desk_id FROM attendee_record",
+        "deals": "SELECT session_id, deal_id, sector, exhibitor_id FROM deal_record",
+    }
+    with engine.connect() as conn:
+        return {
+            name: sorted(
+                (
+                    tuple(str(v) if k == "deal_value_fen" else v for k, v in row._mapping.items())
+                    for row in conn.execute(text(sql))
+                ),
+                key=str,
+            )
+            for name, sql in queries.items()
+        }
+
+
+def test_revision_6_fills_the_breakdowns_of_what_was_folded_as_the_fold_keeps_them(
+    empty: Engine,
+) -> None:
+    """Events folded by the aggregator; then the breakdowns dropped (down to revision 5) and
+    made again by the migration from the records and the event store: the same rows."""
+    migration.upgrade(empty)
+    session_id = new_session(empty)
+    fold_batch(empty, session_id, entries(session_id, TANGLED), NEVER_LATE)
+    folded = _breakdown_data(empty)
+    assert {row[1] for row in folded["rows"]} == set(vocabulary.BREAKDOWN_BY)
+
+    migration.downgrade(empty, "0005")
+    assert "breakdown_row" not in _tables(empty)
+    migration.upgrade(empty)
+
+    assert _breakdown_data(empty) == folded
+    assert check(empty, [session_id], NEVER_LATE) == []

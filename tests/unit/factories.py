@@ -45,6 +45,7 @@ def checkin(
     country: str = "CN",
     recorded_minute: int | None = None,
     direction: Direction = Direction.ENTRY,
+    desk_id: str | None = "desk-1",
 ) -> AttendeeCheckedIn:
     return AttendeeCheckedIn(
         event_id=event_id(n),
@@ -55,7 +56,7 @@ def checkin(
         attendee_id=attendee_id,
         category=category,
         country=country,
-        desk_id="desk-1",
+        desk_id=desk_id,
         direction=direction,
     )
 
@@ -101,6 +102,8 @@ def signed(
     counterparty_country: str | None = None,
     title: str = "Cyclotron isotope line",
     recorded_minute: int | None = None,
+    sector: str | None = None,
+    exhibitor_id: str | None = None,
 ) -> DealSigned:
     rate = None if fx_rate_to_cny is None else Decimal(fx_rate_to_cny)
     return DealSigned(
@@ -118,6 +121,8 @@ def signed(
         amount_cny=to_cny(Decimal(amount), rate),
         counterparty="GiaStar Magnetic Material Co., Ltd.",
         counterparty_country=counterparty_country,
+        sector=sector,
+        exhibitor_id=exhibitor_id,
     )
 
 

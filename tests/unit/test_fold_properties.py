@@ -35,6 +35,7 @@ from shared.events import (
 from shared.figures import Tally
 from shared.fold import apply, fold, keys_of
 from shared.fold_state import Attendee, Folding, Revisions, State
+from shared.vocabulary import KEYED_COUNTERS
 
 from .factories import as_version_1, at, checkin, countries_of, registered, signed, voided
 
@@ -61,6 +62,7 @@ checkins = st.builds(
     country=st.sampled_from(COUNTRIES),
     recorded_minute=recorded,
     direction=directions,
+    desk_id=st.sampled_from((None, "desk-1", "desk-2")),
 )
 signings = st.builds(
     signed,
@@ -73,6 +75,8 @@ signings = st.builds(
     fx_rate_to_cny=st.sampled_from((None, "1")),
     counterparty_country=st.sampled_from((None, *COUNTRIES)),
     recorded_minute=recorded,
+    sector=st.sampled_from((None, "artificial intelligence", "低空经济")),
+    exhibitor_id=st.sampled_from((None, *EXHIBITORS)),
 )
 voids = st.builds(
     voided,
@@ -184,8 +188,51 @@ def reference_attendees(events: list[Event]) -> dict[str, Attendee]:
             category=first.category if first else None,
             latest=earliest(own[-1]),
             inside=own[-1].direction is Direction.ENTRY,
+            country=first.country if first else None,
+            desk=(first.desk_id or "") if first else None,
         )
     return badges
+
+
+def reference_breakdowns(events: list[Event]) -> dict[tuple[str, str], dict[str, int]]:
+    """Every breakdown row that counts something: counted deals (count, value in fen) by
+    sector, counterparty country, kind and exhibitor; attendees by the country and desk of
+    their earliest entry, and entries by their own ("" where the event names none)."""
+    entries = [
+        e for e in events if isinstance(e, AttendeeCheckedIn) and e.direction is Direction.ENTRY
+    ]
+    signings = [e for e in events if isinstance(e, DealSigned)]
+    voided_ids = {e.deal_id for e in events if isinstance(e, DealVoided)}
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+
+    def count(by: str, key: str | None, counter: str, n: int) -> None:
+        row = rows.setdefault((by, key or ""), dict.fromkeys(KEYED_COUNTERS, 0))
+        row[counter] += n
+
+    for deal_id in {e.deal_id for e in signings} - voided_ids:
+        deal = min((e for e in signings if e.deal_id == deal_id), key=earliest)
+        keys = {
+            "sector": deal.sector,
+            "counterparty_country": deal.counterparty_country,
+            "kind": deal.kind.value,
+            "exhibitor": deal.exhibitor_id,
+        }
+        for by, key in keys.items():
+            count(by, key, "deals", 1)
+            count(by, key, "deal_value_fen", int(deal.amount_cny * 100))
+    for entry in entries:
+        count("country", entry.country, "checkins", 1)
+        count("desk", entry.desk_id, "checkins", 1)
+    for attendee_id in {e.attendee_id for e in entries}:
+        first = min((e for e in entries if e.attendee_id == attendee_id), key=earliest)
+        count("country", first.country, "attendees", 1)
+        count("desk", first.desk_id, "attendees", 1)
+    return rows
+
+
+def breakdowns(state: State) -> dict[tuple[str, str], dict[str, int]]:
+    """The breakdown rows the fold keeps that count something."""
+    return {row: counts for row, counts in state.rows.items() if any(counts.values())}
 
 
 def observed(state: State) -> Figures:
@@ -212,7 +259,7 @@ def observed(state: State) -> Figures:
 def records(state: State) -> tuple[object, ...]:
     """What the aggregator persists besides the totals: every record, and the country refs."""
     refs = {code: n for code, n in state.country_refs.items() if n > 0}
-    return (state.totals, state.attendees, state.deals, state.exhibitors, refs)
+    return (state.totals, state.attendees, state.deals, state.exhibitors, refs, breakdowns(state))
 
 
 def content(e: DealSigned) -> tuple[object, ...]:
@@ -227,6 +274,7 @@ def content(e: DealSigned) -> tuple[object, ...]:
         e.sector,
         e.counterparty,
         e.counterparty_country,
+        *((e.exhibitor_id,) if e.exhibitor_id else ()),
     )
 
 
@@ -242,6 +290,7 @@ def test_any_arrival_order_with_redeliveries_gives_the_reference_figures(
     state, _ = fold(delivered)
     assert observed(state) == reference(events)
     assert state.attendees == reference_attendees(events)
+    assert breakdowns(state) == reference_breakdowns(events)
 
 
 @PROPERTY
