@@ -49,9 +49,9 @@ from shared.figures import Tally
 from shared.fold import fold
 from shared.fold_state import State
 from shared.money import yuan_of
-from shared.vocabulary import BREAKDOWN_BY
 from shared.rejection import RejectedScan
 from shared.tables import EVENTS, SESSIONS, Expo, ExpoSession
+from shared.vocabulary import BREAKDOWN_BY
 from tests.conftest import new_id
 from tests.unit.factories import (
     checkin,

@@ -12,11 +12,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Date, Engine, TextClause, bindparam, inspect, text
 from sqlmodel import SQLModel
 
+from services.aggregator.batch import fold_batch
+from services.aggregator.check import check
 from shared import migration, vocabulary
 from shared.db import make_engine
 from shared.tables import SESSION_FIGURES, UTCDateTime
-from services.aggregator.batch import fold_batch
-from services.aggregator.check import check
 from tests.conftest import postgres_database, sqlite_database
 from tests.integration.test_fold_contract import NEVER_LATE, TANGLED, entries, new_session
 
