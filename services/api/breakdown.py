@@ -41,6 +41,7 @@ from shared.vocabulary import (
 from shared.vocabulary import Breakdown as BreakdownDeclared
 
 router = APIRouter(tags=["figures"])
+RANKED = {Subject.DEALS: ("deal_value_fen", "deals"), Subject.PEOPLE: ("attendees", "checkins")}
 
 if TYPE_CHECKING:
     By = str
@@ -207,8 +208,9 @@ def _answer(
 
 
 def _rank(breakdown: BreakdownDeclared) -> Callable[[tuple[str, Counts]], tuple[int, int, str]]:
-    """Largest first by the first measure, then the second, then the key."""
-    first, second = breakdown.counters
+    """Largest first: deals by value, then count; people by attendees, then check-ins;
+    then by key."""
+    first, second = RANKED[breakdown.subject]
 
     def rank(item: tuple[str, Counts]) -> tuple[int, int, str]:
         key, counts = item
