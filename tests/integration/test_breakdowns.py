@@ -202,6 +202,7 @@ def test_a_breakdown_asked_for_wrongly_is_a_problem_that_says_what_is_allowed(
         assert answer.status_code == status, path
         assert answer.headers["content-type"] == "application/problem+json", path
     typo = stack.api.get(f"/v1/sessions/{session}/breakdown?by=sectors").json()
-    assert "sector" in str(typo["errors"]) and "desk" in str(typo["errors"])
+    assert "'sector'" in str(typo["errors"])
+    assert "'desk'" in str(typo["errors"])
     empty = breakdown(stack, f"/v1/sessions/{session}/breakdown?by=desk")
     assert (empty["rows"], empty["total"]["attendees"], empty["as_of"]) == ([], 0, None)

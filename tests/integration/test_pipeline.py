@@ -17,7 +17,13 @@ from shared.events import decode_event
 from shared.fold import fold
 from shared.money import yuan_of
 from shared.stream import GROUP, dead_letter_key, stream_key
-from shared.tables import COUNTRIES, PROJECTION_TABLES, SESSION_FIGURES, StoredEvent
+from shared.tables import (
+    BREAKDOWN_ROWS,
+    COUNTRIES,
+    PROJECTION_TABLES,
+    SESSION_FIGURES,
+    StoredEvent,
+)
 from tests.integration.conftest import ADMIN, Stack
 
 # 09:00 UTC yesterday: the sessions of these tests run from yesterday (`running_days`), and
@@ -305,7 +311,13 @@ def test_the_rebuild_check_is_clean_after_live_folding_and_names_a_tampered_figu
             .values(checkins=SESSION_FIGURES.c.checkins + 1)
         )
         conn.execute(delete(COUNTRIES).where(COUNTRIES.c.session_id == session))
+        conn.execute(
+            update(BREAKDOWN_ROWS)
+            .where(BREAKDOWN_ROWS.c.session_id == session, BREAKDOWN_ROWS.c.by == "desk")
+            .values(checkins=BREAKDOWN_ROWS.c.checkins + 1)
+        )
     differences = check(stack.engine, [session])
+    assert any("breakdown_row" in line and "checkins live" in line for line in differences)
     assert any("session_figures totals: checkins live" in line for line in differences)
     assert any("country_ref" in line and "missing live" in line for line in differences)
     env = {**os.environ, "EXPO_DATABASE_URL": stack.settings.database_url}
