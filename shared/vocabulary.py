@@ -35,6 +35,11 @@ class Figure:
     members: type[StrEnum] | None = None  # a breakdown's members
     of: str = ""  # the breakdown a total or a member is taken from
     member: str = ""  # a member figure's member
+    # How the press names it (shared/press.py): a Chinese and an English label, and the
+    # Chinese measure word after a count ("75个"). A figure with no label is not quoted.
+    zh: str = ""
+    en: str = ""
+    unit: str = ""
 
     @property
     def in_history(self) -> bool:
@@ -70,24 +75,79 @@ def _breakdown(name: str, members: type[StrEnum], meaning: str) -> Figure:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("checkins", Kind.COUNT, "every accepted entry scan, repeats included (人次)"),
-    Figure("attendees", Kind.TOTAL, "distinct people checked in", of="attendees_by_category"),
+    Figure(
+        "checkins",
+        Kind.COUNT,
+        "every accepted entry scan, repeats included (人次)",
+        zh="入场人次",
+        en="Visits",
+        unit="人次",
+    ),
+    Figure(
+        "attendees",
+        Kind.TOTAL,
+        "distinct people checked in",
+        of="attendees_by_category",
+        zh="观众",
+        en="Attendees",
+        unit="人",
+    ),
     Figure(
         "professional_attendees",
         Kind.MEMBER,
         "distinct people of the professional category",
         of="attendees_by_category",
         member=Category.PROFESSIONAL,
+        zh="专业观众",
+        en="Professional attendees",
+        unit="人",
     ),
     _breakdown("attendees_by_category", Category, "distinct people by their first category"),
-    Figure("deals", Kind.TOTAL, "deals signed and not voided", of="deals_by_kind"),
+    Figure(
+        "deals",
+        Kind.TOTAL,
+        "deals signed and not voided",
+        of="deals_by_kind",
+        zh="签约项目",
+        en="Projects signed",
+        unit="个",
+    ),
     _breakdown("deals_by_kind", DealKind, "deals by kind (contract, agreement, intent)"),
-    Figure("deal_value_cny", Kind.MONEY, "the value of those deals, in yuan"),
-    Figure("major_deals", Kind.COUNT, "those deals of ¥100 million or more (亿元以上项目)"),
-    Figure("countries", Kind.SET_SIZE, "countries and regions of attendees, deals, exhibitors"),
+    Figure(
+        "deal_value_cny",
+        Kind.MONEY,
+        "the value of those deals, in yuan",
+        zh="签约金额",
+        en="Value signed",
+    ),
+    Figure(
+        "major_deals",
+        Kind.COUNT,
+        "those deals of ¥100 million or more (亿元以上项目)",
+        zh="亿元以上项目",
+        en="Projects of ¥100 million or more",
+        unit="个",
+    ),
+    Figure(
+        "countries",
+        Kind.SET_SIZE,
+        "countries and regions of attendees, deals, exhibitors",
+        zh="国家和地区",
+        en="Countries and regions",
+        unit="个",
+    ),
     Figure("countries_exact", Kind.FLAG, "false when `countries` is a lower bound (no list)"),
-    Figure("exhibitors", Kind.COUNT, "exhibitors registered"),
-    Figure("projects_on_display", Kind.COUNT, "projects the exhibitors put on display"),
+    Figure(
+        "exhibitors", Kind.COUNT, "exhibitors registered", zh="参展企业", en="Exhibitors", unit="家"
+    ),
+    Figure(
+        "projects_on_display",
+        Kind.COUNT,
+        "projects the exhibitors put on display",
+        zh="展示项目",
+        en="Projects on display",
+        unit="项",
+    ),
     Figure("inside_now", Kind.LIVE, "in the halls now (latest scan an entry); 0 once closed"),
 )
 BY_NAME = {figure.name: figure for figure in FIGURES}
@@ -154,6 +214,11 @@ BREAKDOWN_BY = {b.by: b for b in BREAKDOWNS}
 # Every counter a breakdown row keeps, each a column of `breakdown_row`.
 KEYED_COUNTERS: tuple[str, ...] = tuple(dict.fromkeys(c for b in BREAKDOWNS for c in b.counters))
 NOT_GIVEN = ""  # the key of what an event leaves out
+
+
+def quoted() -> tuple[Figure, ...]:
+    """The figures a fact sheet quotes: those the press names."""
+    return tuple(f for f in FIGURES if f.zh)
 
 
 def of_kind(*kinds: Kind) -> tuple[Figure, ...]:

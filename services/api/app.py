@@ -8,6 +8,7 @@ from services.api import (
     breakdown,
     display,
     export,
+    factsheet,
     live,
     operations,
     pages,
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(reads.router)
     app.include_router(breakdown.router)
+    app.include_router(factsheet.router)
     app.include_router(timeline.router)
     app.include_router(export.router)
     app.include_router(pages.router)

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-EXPO_NAME = "中国（绵阳）科技城国际科技博览会"  # noqa: RUF001 - Chinese brackets are right here
+EXPO_NAME = "中国（绵阳）科技城国际科技博览会"
 SESSION_NAME = "第五届科博会"
 
 

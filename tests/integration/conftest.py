@@ -45,14 +45,19 @@ class Stack:
         return expo_id
 
     def new_session(
-        self, expo_id: str, ordinal: int = 1, status: str = "open", starts_on: date | None = None
+        self,
+        expo_id: str,
+        ordinal: int = 1,
+        status: str = "open",
+        starts_on: date | None = None,
+        name: str | None = None,
     ) -> str:
         """A four-day session; by default running now (see `running_days`)."""
         session_id = new_id("session")
         body = {
             "id": session_id,
             "ordinal": ordinal,
-            "name": f"The {ordinal}th session",
+            "name": name or f"The {ordinal}th session",
             **running_days(starts_on),
         }
         response = self.api.post(f"/v1/expos/{expo_id}/sessions", json=body, headers=ADMIN)

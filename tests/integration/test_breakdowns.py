@@ -30,7 +30,7 @@ def promotion_conferences(stack: Stack) -> tuple[str, list[str], list[dict[str, 
     expo = stack.new_expo(name="China (Mianyang) Science and Technology City Promotion")
     sessions, signed = [], []
     for ordinal, (city, count, total) in enumerate(PROMOTION_CONFERENCES_2022, start=1):
-        session = stack.new_session(expo, ordinal)
+        session = stack.new_session(expo, ordinal, name=city)
         deals = conference_deals(city, count, total)
         post_events(stack, session, deals)
         sessions.append(session)
@@ -206,3 +206,40 @@ def test_a_breakdown_asked_for_wrongly_is_a_problem_that_says_what_is_allowed(
     assert "'desk'" in str(typo["errors"])
     empty = breakdown(stack, f"/v1/sessions/{session}/breakdown?by=desk")
     assert (empty["rows"], empty["total"]["attendees"], empty["as_of"]) == ([], 0, None)
+
+
+def test_the_suzhou_fact_sheet_quotes_the_2022_figures_in_press_style(stack: Stack) -> None:
+    _, sessions, _ = promotion_conferences(stack)
+    path = f"/v1/sessions/{sessions[2]}/factsheet"
+
+    zh, en = breakdown(stack, path), breakdown(stack, path + "?lang=en")
+
+    lines = {line["name"]: line for line in zh["figures"]}
+    assert lines["deals"]["cumulative"] == {"exact": "75", "press": "75个"}
+    assert lines["deal_value_cny"]["cumulative"] == {
+        "exact": "¥92,913,000,000.00",
+        "press": "929.13亿元",
+    }
+    assert lines["deal_value_cny"]["current"]["press"] == "525.63亿元"
+    assert lines["deal_value_cny"]["previous"]["press"] == "403.5亿元"
+    assert "929.13亿元" in zh["headline"]
+    assert "75个" in zh["headline"]
+    assert zh["comparisons"] == [
+        "Suzhou一场签约金额525.63亿元，超过Xiamen、Dongguan之和（403.5亿元）。"
+    ]
+    english = {line["name"]: line for line in en["figures"]}
+    assert english["deal_value_cny"]["cumulative"]["press"] == "92.91 billion yuan"
+    assert en["comparisons"] == [
+        "Suzhou alone signed 52.56 billion yuan, more than Xiamen and Dongguan together "
+        "(40.35 billion yuan)."
+    ]
+    assert [row["key"] for row in en["top_sectors"]][:1] != [None]
+    assert (zh["as_of"] is not None, zh["unfolded"], zh["revisions_note"]) == (True, 0, None)
+
+    dongguan = breakdown(stack, f"/v1/sessions/{sessions[1]}/factsheet?lang=en")
+    assert dongguan["comparisons"] == [  # 26.8 bn against Xiamen's 13.55 bn: true, and said
+        "Dongguan alone signed 26.8 billion yuan, more than Xiamen (13.55 billion yuan)."
+    ]
+    xiamen = breakdown(stack, f"/v1/sessions/{sessions[0]}/factsheet?lang=en")
+    assert xiamen["comparisons"] == []  # nothing before it to compare with
+    assert stack.api.get(path + "?lang=fr").status_code == 422
