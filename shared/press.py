@@ -13,7 +13,7 @@ countries and regions`.
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
-from shared.vocabulary import Figure, Kind
+from shared.vocabulary import Breakdown, Figure, Kind
 
 
 class Lang(StrEnum):
@@ -88,8 +88,9 @@ def press(figure: Figure, value: object, lang: Lang, countries_exact: bool = Tru
     return count(value, lang, figure.unit)
 
 
-def label(figure: Figure, lang: Lang) -> str:
-    return figure.zh if lang is Lang.ZH else figure.en
+def label(named: Figure | Breakdown, lang: Lang) -> str:
+    """A figure's or a breakdown's name in `lang`."""
+    return named.zh if lang is Lang.ZH else named.en
 
 
 def listed(names: list[str], lang: Lang) -> str:
@@ -97,3 +98,33 @@ def listed(names: list[str], lang: Lang) -> str:
     if lang is Lang.ZH:
         return "、".join(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# A breakdown member's name, and the columns of an export that are not figures.
+WORDS: dict[str, tuple[str, str]] = {
+    "professional": ("专业观众", "professional"),
+    "general": ("普通观众", "general"),
+    "exhibitor": ("展商", "exhibitor"),
+    "media": ("媒体", "media"),
+    "vip": ("贵宾", "VIP"),
+    "delegate": ("代表", "delegate"),
+    "contract": ("合同", "contract"),
+    "agreement": ("协议", "agreement"),
+    "intent": ("意向", "intent"),
+    "kind": ("类型", "Kind"),
+    "label": ("名称", "Name"),
+    "first_ordinal": ("起始届次", "First edition"),
+    "last_ordinal": ("截止届次", "Last edition"),
+    "session_id": ("场次编号", "Session id"),
+    "status": ("状态", "Status"),
+    "as_of": ("数据截至 (UTC)", "As of (UTC)"),
+    "key": ("键", "Key"),
+    "part": ("行", "Row"),
+    "cumulative": ("历届累计", "cumulative"),
+}
+
+
+def word(name: str, lang: Lang) -> str:
+    """A word of WORDS in `lang`; a name it does not hold is left as it is."""
+    zh, en = WORDS.get(name, (name, name))
+    return zh if lang is Lang.ZH else en

@@ -183,6 +183,8 @@ class Breakdown:
     by: str
     subject: Subject
     meaning: str
+    zh: str = ""  # what a key is, as a column or sheet is headed
+    en: str = ""
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -195,19 +197,43 @@ class Breakdown:
 
 
 BREAKDOWNS: tuple[Breakdown, ...] = (
-    Breakdown("sector", Subject.DEALS, "counted deals by the sector their signing names"),
-    Breakdown("counterparty_country", Subject.DEALS, "counted deals by counterparty country"),
-    Breakdown("kind", Subject.DEALS, "counted deals by kind (contract, agreement, intent)"),
-    Breakdown("exhibitor", Subject.DEALS, "counted deals by the exhibitor that signed"),
+    Breakdown(
+        "sector", Subject.DEALS, "counted deals by the sector their signing names", "领域", "Sector"
+    ),
+    Breakdown(
+        "counterparty_country",
+        Subject.DEALS,
+        "counted deals by counterparty country",
+        "签约方国家和地区",
+        "Counterparty country",
+    ),
+    Breakdown(
+        "kind",
+        Subject.DEALS,
+        "counted deals by kind (contract, agreement, intent)",
+        "签约类型",
+        "Kind",
+    ),
+    Breakdown(
+        "exhibitor",
+        Subject.DEALS,
+        "counted deals by the exhibitor that signed",
+        "参展企业",
+        "Exhibitor",
+    ),
     Breakdown(
         "country",
         Subject.PEOPLE,
         "attendees by the country of their earliest entry; check-ins by each scan's country",
+        "观众国家和地区",
+        "Attendee country",
     ),
     Breakdown(
         "desk",
         Subject.PEOPLE,
         "attendees by the desk of their earliest entry; check-ins by each scan's desk",
+        "登记台",
+        "Desk",
     ),
 )
 BREAKDOWN_BY = {b.by: b for b in BREAKDOWNS}

@@ -7,17 +7,21 @@
   read like the history, public unless EXPO_PUBLIC_READS=false: it shows nothing the
   history does not.
 
-Times are RFC 3339 in UTC; money is decimal text, exactly as stored (in XLSX too: a
-spreadsheet's numbers are binary floating point, which cannot hold every amount exactly).
+In CSV, times are RFC 3339 in UTC and money is decimal text, exactly as stored, under the
+columns' machine names. The figures' XLSX is for people who sum: money is a number with two
+places (exact to the fen, see `spreadsheet.py`), times are dates, the columns are headed in
+Chinese or English (`?lang=`, Chinese by default), and the expo's breakdowns follow as
+sheets of their own. The event log's XLSX keeps each field as the event holds it.
 """
 
 from collections.abc import Iterable
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from services.api import event_log
+from services.api import breakdown, event_log
 from services.api.admin import get_session
 from services.api.deps import AdminDep, ReaderDep, Resources, ResourcesDep, SourcesDep
 from services.api.reads import expo_history
@@ -28,14 +32,17 @@ from services.api.spreadsheet import (
     XLSX_MEDIA_TYPE,
     Cell,
     Page,
+    Sheet,
     csv_chunks,
+    workbook_chunks,
     xlsx_chunks,
 )
-from shared import vocabulary
+from shared import press, vocabulary
 from shared.errors import DomainError, Reason
 from shared.figures import Figures
 from shared.openapi import READ, problems
-from shared.vocabulary import Kind
+from shared.press import Lang
+from shared.vocabulary import BREAKDOWNS, Kind
 
 router = APIRouter(tags=["exports"])
 ADMIN_READ = (401, 403, 404, 422, 503)
@@ -123,10 +130,8 @@ def figure_cells(figures: Figures) -> list[Cell]:
         value = values[figure.name]
         if figure.kind is Kind.BREAKDOWN:
             cells += list(value.values())
-        elif figure.kind is Kind.MONEY:
-            cells.append(f"{value:.2f}")
         else:
-            cells.append(value)
+            cells.append(value)  # money a Decimal: decimal text in CSV, a number in XLSX
     return cells
 
 
@@ -140,7 +145,7 @@ def history_page(history: History) -> Page:
             row.last_ordinal,
             row.session_id,
             row.status,
-            event_log.rfc3339(row.as_of) if row.as_of is not None else None,
+            row.as_of,
             *figure_cells(row.figures),
             *figure_cells(row.cumulative),
         ]
@@ -165,8 +170,61 @@ def expo_csv(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
     response_class=Response,
     responses={200: XLSX_BODY, **problems(*READ)},
 )
-def expo_xlsx(expo_id: str, _: ReaderDep, sources: SourcesDep) -> Response:
-    """The same rows as the expo's `export.csv`, as a sheet."""
-    page = history_page(expo_history(sources, expo_id))
-    chunks = xlsx_chunks("figures", FIGURES_HEADER, [page])
-    return _whole(chunks, XLSX_MEDIA_TYPE, f"{expo_id}-figures.xlsx")
+def expo_xlsx(
+    expo_id: str,
+    _: ReaderDep,
+    sources: SourcesDep,
+    lang: Annotated[Lang, Query(description="The columns' language: zh (default) or en")] = Lang.ZH,
+) -> Response:
+    """The same rows as the expo's `export.csv`, for people who sum: money as numbers,
+    times as dates, headed in `lang`; then a sheet per breakdown of the expo's sessions."""
+    history = expo_history(sources, expo_id)
+    sheets = [Sheet(_sheet_name("figures", lang), _header(lang), [history_page(history)])]
+    conn = sources.db.connection()
+    for declared in BREAKDOWNS:
+        found = breakdown.of_expo(conn, expo_id, declared.by, None, {})
+        sheets.append(_breakdown_sheet(declared, found, lang))
+    return _whole(workbook_chunks(sheets), XLSX_MEDIA_TYPE, f"{expo_id}-figures.xlsx")
+
+
+def _label(column: str, lang: Lang) -> str:
+    """A figure column's heading: the figure's label, or its breakdown's and member's."""
+    found = vocabulary.BY_NAME.get(column)
+    if found is not None and found.zh:
+        return press.label(found, lang)
+    subject, _, member = column.partition("_")
+    if member and (total := vocabulary.BY_NAME.get(subject)) is not None:
+        return f"{press.label(total, lang)} ({press.word(member, lang)})"
+    return press.word(column, lang)
+
+
+def _header(lang: Lang) -> list[str]:
+    cumulative = press.word("cumulative", lang)
+    return [
+        *(press.word(name, lang) for name in EDITION),
+        *(_label(name, lang) for name in FIGURES),
+        *(f"{_label(name, lang)} ({cumulative})" for name in FIGURES),
+    ]
+
+
+def _sheet_name(name: str, lang: Lang) -> str:
+    return {"figures": ("历届数据", "Figures")}[name][lang is Lang.EN]
+
+
+def _breakdown_sheet(
+    declared: vocabulary.Breakdown, found: breakdown.Breakdown, lang: Lang
+) -> Sheet:
+    """A breakdown as a sheet: a row per key, then the rows that are not one key's."""
+    measures = declared.measures
+    header = [
+        press.label(declared, lang),
+        press.word("label", lang),
+        press.word("part", lang),
+        *(_label(m, lang) for m in measures),
+    ]
+    rows: Page = [
+        [row.key, row.label, row.part.value, *(getattr(row, m) for m in measures)]
+        for row in found.rows
+    ]
+    name = f"按{declared.zh}" if lang is Lang.ZH else f"By {declared.en.lower()}"
+    return Sheet(name[:31], header, [rows])

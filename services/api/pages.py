@@ -1,7 +1,8 @@
 """The pages people use: the hall display board, the registration desk, the signing
-ceremony and an expo's history. Static HTML, CSS and JavaScript (no build step, nothing
-fetched from elsewhere; the one library, uPlot for charts, is vendored in static/); the
-JavaScript reads the id from the path and talks to the API and ingest over HTTP."""
+ceremony, an expo's history and a session's fact sheet. Static HTML, CSS and JavaScript
+(no build step, nothing fetched from elsewhere; the one library, uPlot for charts, is
+vendored in static/); the JavaScript reads the id from the path and talks to the API and
+ingest over HTTP."""
 
 import hashlib
 import re
@@ -78,6 +79,7 @@ BOARD = Page("展会数据", "board", ("board.css",))
 HISTORY = Page("历届数据", "history", ("uplot.css", "history.css"), scripts=("uplot.js",))
 DESK = Page("签到台", "desk", ("desk.css",))
 CEREMONY = Page("签约仪式", "ceremony", ("desk.css", "ceremony.css"))
+FACTSHEET = Page("新闻数据", "factsheet", ("factsheet.css",))
 
 
 @cache
@@ -124,6 +126,12 @@ def desk_page(request: Request, res: ResourcesDep) -> Response:
 def ceremony_page(request: Request, res: ResourcesDep) -> Response:
     """The signing ceremony of a session: log deals, void them, see the total."""
     return _html(CEREMONY, request, res)
+
+
+@router.get("/factsheet/{session_id}")
+def factsheet_page(request: Request, res: ResourcesDep) -> Response:
+    """A session's fact sheet on A4: every press figure, exact and as quoted; ?lang=en."""
+    return _html(FACTSHEET, request, res)
 
 
 @router.get("/static/{name}")

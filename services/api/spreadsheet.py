@@ -8,14 +8,18 @@ a tab, CR or LF gets a leading apostrophe, so that a spreadsheet opening the fil
 runs it as a formula (OWASP's advice on CSV injection); the raw `payload` column of an
 event export keeps every value exactly, and it always begins with `{`.
 
-XLSX: one sheet, its header row bold and frozen, text as inline strings (never formulas,
-so no apostrophe is needed), whole numbers as numbers, true/false as booleans. The
+XLSX: one sheet or more, each with its header row bold and frozen; text as inline strings
+(never formulas, so no apostrophe is needed), whole numbers as numbers, true/false as
+booleans, money (`Decimal`) as a number shown with two places and thousands separators, and
+times (`datetime`, in UTC) as dates. A spreadsheet's numbers are binary floating point: an
+amount goes as a number only when that number reads back as exactly the amount (fifteen
+significant digits, ¥9,999,999,999,999.99 and below); a larger one stays decimal text. The
 workbook is written with the standard library's `zipfile` into a stream that cannot seek:
 each part carries a data descriptor and no ZIP64 field (Excel refuses ZIP64 fields where
-they are not needed). The sheet is the last part and is compressed as its rows come, so
-the first bytes leave at once. A sheet holds at most 1,048,576 rows, the header included;
-the writer refuses more (`TooManyRowsError`), and a sheet part above 4 GiB too (over 4 KB
-a row on average, far above real events).
+they are not needed). The sheets are the last parts (the fixed ones are in `xlsx_parts.py`)
+and are compressed as their rows come, so the first bytes leave at once. A sheet holds at
+most 1,048,576 rows, the header included; the writer refuses more (`TooManyRowsError`),
+and a sheet part above 4 GiB too (over 4 KB a row on average, far above real events).
 """
 
 import csv
@@ -23,9 +27,15 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO
 from xml.sax.saxutils import escape
 
-Cell = str | int | bool | None
+from services.api.xlsx_parts import DATE_STYLE, MONEY_STYLE, SHEET_END, fixed_parts, sheet_start
+
+Cell = str | int | bool | Decimal | datetime | None
 Row = Sequence[Cell]
 Page = Sequence[Row]
 
@@ -37,6 +47,8 @@ FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 # Characters XML 1.0 cannot carry; they become U+FFFD in a sheet.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 ZIP_LIMIT = (1 << 32) - 1
+EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # day 0 of a spreadsheet's dates
+EXACT_DIGITS = 15  # significant digits a double always gives back
 
 
 class TooManyRowsError(ValueError):
@@ -44,18 +56,25 @@ class TooManyRowsError(ValueError):
 
 
 def csv_text(value: Cell) -> Cell:
-    """A cell as it goes into the CSV: formula-like text defused, booleans spelled out."""
+    """A cell as it goes into the CSV: formula-like text defused, booleans spelled out,
+    money with its two places, times in RFC 3339 (UTC)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value[:1] in FORMULA_START:
         return "'" + value
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return value
 
 
 def _csv_row(row: Row) -> list[Cell]:
     """`csv_text` of each cell; inline, as it runs for every cell of every row."""
     return [
-        csv_text(v) if v.__class__ is bool or (v.__class__ is str and v[:1] in FORMULA_START) else v
+        v
+        if v.__class__ is int or (v.__class__ is str and v[:1] not in FORMULA_START)
+        else csv_text(v)
         for v in row
     ]
 
@@ -97,18 +116,43 @@ class _Pending:
         return data
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet of a workbook: its name, header and rows, page by page."""
+
+    name: str
+    header: Sequence[str]
+    pages: Iterable[Page]
+
+
 def xlsx_chunks(sheet: str, header: Sequence[str], pages: Iterable[Page]) -> Iterator[bytes]:
     """A workbook of one sheet: the fixed parts first, then one chunk per page of rows."""
+    return workbook_chunks([Sheet(sheet, header, pages)])
+
+
+def workbook_chunks(sheets: Sequence[Sheet]) -> Iterator[bytes]:
+    """A workbook of these sheets: the fixed parts first, then each sheet's rows, a chunk
+    per page."""
     pending = _Pending()
     # Level 1: a quarter larger than the default level, at a third of its cost.
     book = zipfile.ZipFile(pending, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
-    for name, text in _fixed_parts(sheet).items():
+    for name, text in fixed_parts([sheet.name for sheet in sheets]).items():
         book.writestr(name, text)
-    part = book.open("xl/worksheets/sheet1.xml", "w")
-    start = SHEET_START + _row(1, header, ' s="1"').encode()
+    for number, sheet in enumerate(sheets, start=1):
+        part = book.open(f"xl/worksheets/sheet{number}.xml", "w")
+        yield from _sheet_chunks(part, pending, sheet, selected=number == 1)
+        part.close()
+    book.close()
+    yield pending.take()
+
+
+def _sheet_chunks(
+    part: IO[bytes], pending: _Pending, sheet: Sheet, selected: bool
+) -> Iterator[bytes]:
+    start = sheet_start(selected) + _row(1, sheet.header, ' s="1"').encode()
     part.write(start)
     written, number = len(start), 1
-    for page in pages:
+    for page in sheet.pages:
         if number + len(page) > SHEET_ROWS:
             msg = f"an XLSX sheet holds at most {SHEET_ROWS - 1} rows below its header"
             raise TooManyRowsError(msg)
@@ -122,9 +166,6 @@ def xlsx_chunks(sheet: str, header: Sequence[str], pages: Iterable[Page]) -> Ite
         if chunk:  # the compressor may keep a small page until it has more
             yield chunk
     part.write(SHEET_END)
-    part.close()
-    book.close()
-    yield pending.take()
 
 
 def _column(index: int) -> str:
@@ -151,10 +192,24 @@ def _row(number: int, cells: Row, style: str = "") -> str:
             parts.append(f'<c r="{column}{row}"{style} t="inlineStr">{_text(value)}</c>')
         elif value.__class__ is bool:
             parts.append(f'<c r="{column}{row}"{style} t="b"><v>{int(value)}</v></c>')
+        elif value.__class__ is int:
+            parts.append(f'<c r="{column}{row}"{style}><v>{value}</v></c>')
         else:
-            parts.append(f'<c r="{column}{row}"{style}><v>{int(value)}</v></c>')
+            parts.append(_special(f"{column}{row}", value))  # type: ignore[arg-type]
     parts.append("</row>")
     return "".join(parts)
+
+
+def _special(ref: str, value: Decimal | datetime) -> str:
+    """Money with two places (text when a double would not give it back exactly), or a
+    time as a date serial in UTC."""
+    if isinstance(value, datetime):
+        days = (value.astimezone(UTC) - EPOCH).total_seconds() / 86_400
+        return f'<c r="{ref}" s="{DATE_STYLE}"><v>{days!r}</v></c>'
+    money = value.quantize(Decimal("0.01"))
+    if len(money.as_tuple().digits) <= EXACT_DIGITS:
+        return f'<c r="{ref}" s="{MONEY_STYLE}"><v>{money}</v></c>'
+    return f'<c r="{ref}" s="{MONEY_STYLE}" t="inlineStr">{_text(f"{money}")}</c>'
 
 
 def _text(value: str) -> str:
@@ -164,62 +219,3 @@ def _text(value: str) -> str:
     if value[:1].isspace() or value[-1:].isspace():
         return f'<is><t xml:space="preserve">{escape(value)}</t></is>'
     return f"<is><t>{escape(value)}</t></is>"
-
-
-XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-OFFICE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-SHEET_START = (
-    f'{XML}<worksheet xmlns="{MAIN}" xmlns:r="{DOC_RELS}"><sheetViews>'
-    '<sheetView tabSelected="1" workbookViewId="0">'
-    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-    '<selection pane="bottomLeft"/></sheetView></sheetViews>'
-    '<sheetFormatPr defaultRowHeight="15"/><sheetData>'
-).encode()
-SHEET_END = b"</sheetData></worksheet>"
-STYLES = (
-    f'{XML}<styleSheet xmlns="{MAIN}"><fonts count="2">'
-    '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-    '<fill><patternFill patternType="gray125"/></fill></fills>'
-    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-    '</cellStyleXfs><cellXfs count="2">'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
-    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-    "</styleSheet>"
-)
-
-
-def _fixed_parts(sheet: str) -> dict[str, str]:
-    """Every part but the sheet's rows: content types, relationships, workbook, styles."""
-    return {
-        "[Content_Types].xml": (
-            f'{XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package'
-            f'.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{OFFICE}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{OFFICE}.styles+xml"/>'
-            f'<Override PartName="/xl/worksheets/sheet1.xml"'
-            f' ContentType="{OFFICE}.worksheet+xml"/></Types>'
-        ),
-        "_rels/.rels": (
-            f'{XML}<Relationships xmlns="{RELS}"><Relationship Id="rId1"'
-            f' Type="{DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-        ),
-        "xl/workbook.xml": (
-            f'{XML}<workbook xmlns="{MAIN}" xmlns:r="{DOC_RELS}"><sheets>'
-            f'<sheet name="{escape(sheet)}" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            f'{XML}<Relationships xmlns="{RELS}">'
-            f'<Relationship Id="rId1" Type="{DOC_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{DOC_RELS}/styles" Target="styles.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/styles.xml": STYLES,
-    }

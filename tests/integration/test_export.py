@@ -7,7 +7,8 @@ import csv
 import io
 import json
 from collections.abc import Callable, MutableMapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -131,7 +132,7 @@ def expected_rows(ids: list[str]) -> list[dict[str, str]]:
             "event_id": C,
             "type": "deal.signed",
             "occurred_at": "2025-09-26T02:00:00.000000Z",
-            "schema_version": "1",
+            "schema_version": "3",
             "deal_id": "D-1",
             "title": "智能制造合作协议",
             "kind": "contract",
@@ -146,7 +147,7 @@ def expected_rows(ids: list[str]) -> list[dict[str, str]]:
             "event_id": D,
             "type": "deal.signed",
             "occurred_at": "2025-09-26T02:30:00.000000Z",
-            "schema_version": "1",
+            "schema_version": "3",
             "deal_id": "D-2",
             "title": "'@SUM(A1:A9)",
             "kind": "intent",
@@ -346,23 +347,61 @@ def test_the_expo_figures_export_is_the_history_row_by_row(stack: Stack) -> None
     assert last["as_of"].endswith("Z")
 
 
-def test_the_expo_figures_xlsx_has_numbers_money_as_text_and_no_apostrophe(stack: Stack) -> None:
+def test_the_expo_figures_xlsx_sums_money_to_the_fen_dates_times_and_heads_columns_for_people(
+    stack: Stack,
+) -> None:
     expo = figures_expo(stack)
-    header, *rows = xlsx_rows(stack.api.get(f"/v1/expos/{expo}/export.xlsx"))
-    assert header == list(FIGURES_HEADER)
-    named = [dict(zip(header, row, strict=True)) for row in rows]
+    history = stack.api.get(f"/v1/expos/{expo}/history").json()["rows"]
+    answer = stack.api.get(f"/v1/expos/{expo}/export.xlsx?lang=en")
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    sheet = book.active
+    assert sheet is not None
+    header, *rows = xlsx_rows(answer)
+    assert len(header) == len(FIGURES_HEADER)
+    column = {name: n for n, name in enumerate(FIGURES_HEADER)}
+    assert header[column["deal_value_cny"]] == "Value signed"
+    assert header[column["cumulative_deals"]] == "Projects signed (cumulative)"
+    assert header[column["attendees_general"]] == "Attendees (general)"
+    named = [dict(zip(FIGURES_HEADER, row, strict=True)) for row in rows]
     assert [r["label"] for r in named] == [
-        "=前四届 (2013-2016)",
+        "=前四届 (2013-2016)",  # text, never a formula
         "The 5th session",
         "The 6th session",
     ]
     assert [r["cumulative_deals"] for r in named] == [2107, 2107, 2108]
-    assert [r["cumulative_deal_value_cny"] for r in named] == [
-        "345000000000.00",
-        "345000000000.00",
-        "345001500000.50",
+    # Money is a number a spreadsheet sums, shown with two places, exact to the fen.
+    values = [r["cumulative_deal_value_cny"] for r in named]
+    assert all(isinstance(v, float) for v in values)
+    assert [Decimal(repr(v)) for v in values] == [
+        Decimal("345000000000.00"),
+        Decimal("345000000000.00"),
+        Decimal("345001500000.50"),
     ]
+    money_cell = sheet.cell(row=4, column=column["cumulative_deal_value_cny"] + 1)
+    assert money_cell.number_format == "#,##0.00"
     assert [r["countries_exact"] for r in named] == [False, True, True]
+    as_of = named[2]["as_of"]
+    assert isinstance(as_of, datetime)
+    expected = datetime.fromisoformat(history[2]["as_of"]).astimezone(UTC).replace(tzinfo=None)
+    assert abs(as_of - expected) < timedelta(milliseconds=1)
+    # The breakdowns follow, one sheet each, their rows adding up to the figures.
+    assert book.sheetnames == [
+        "Figures",
+        "By sector",
+        "By counterparty country",
+        "By kind",
+        "By exhibitor",
+        "By attendee country",
+        "By desk",
+    ]
+    kinds = [list(r) for r in book["By kind"].iter_rows(values_only=True)]
+    assert kinds[0] == ["Kind", "Name", "Row", "Projects signed", "Value signed"]
+    assert kinds[1:] == [
+        ["contract", None, "key", 1, 1500000.5],
+        [None, None, "unclassified", 2107, 345000000000.0],
+    ]
+    chinese = xlsx_rows(stack.api.get(f"/v1/expos/{expo}/export.xlsx"))[0]
+    assert chinese[column["deal_value_cny"]] == "签约金额"
 
 
 def test_the_expo_figures_export_needs_a_token_when_reads_are_not_public(stack: Stack) -> None:

@@ -23,6 +23,8 @@ const TEXT = {
     no_session: "尚无本系统记录的一届。",
     same_point: "横轴为开幕后第几天几时（展会所在时区），两届在同一时点对齐。",
     unknown: "找不到这个展会",
+    export_xlsx: "下载 Excel（含分项）",
+    export_csv: "下载 CSV",
     revised: (r, when) => `已修订 · 迟到数据${r.late_events.toLocaleString("en-US")}条${r.after_close ? `（闭幕后${r.after_close}条）` : ""}${when ? ` · 最后修订于${when}` : ""}`,
   },
   en: {
@@ -43,6 +45,8 @@ const TEXT = {
     no_session: "No edition recorded by the system yet.",
     same_point: "Across: day and hour of each edition's run, in the expo's timezone; both aligned.",
     unknown: "Unknown expo",
+    export_xlsx: "Download Excel (with breakdowns)",
+    export_csv: "Download CSV",
     revised: (r, when) => `Revised · ${r.late_events.toLocaleString("en-US")} late event${r.late_events === 1 ? "" : "s"}${r.after_close ? ` (${r.after_close} after close)` : ""}${when ? ` · last ${when}` : ""}`,
   },
 };
@@ -61,6 +65,9 @@ const COLOURS = { now: "#c8102e", before: "#1f4fa3", people: "#1f4fa3", money: "
 
 const T = texts(TEXT);
 const expoId = pathId();
+const exportsOf = `/v1/expos/${encodeURIComponent(expoId)}/export`;
+document.getElementById("export-xlsx").href = `${exportsOf}.xlsx?lang=${lang}`;
+document.getElementById("export-csv").href = `${exportsOf}.csv`;
 const charts = {};
 
 async function get(path) {
