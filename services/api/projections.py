@@ -88,21 +88,24 @@ def breakdown_of(conn: Connection, session_ids: Collection[str], by: str) -> dic
 
 
 def exhibitor_names(
-    conn: Connection, session_ids: Collection[str], exhibitor_ids: Collection[str]
+    conn: Connection, session_ids: Collection[str], exhibitor_ids: Collection[str] | None = None
 ) -> dict[str, str]:
-    """The names these exhibitors registered under (their counted registration's), by id."""
-    if not exhibitor_ids:
+    """The names exhibitors registered under (their counted registration's), by id: those
+    of `exhibitor_ids`, or every exhibitor of the sessions."""
+    if exhibitor_ids is not None and not exhibitor_ids:
         return {}
     x = EXHIBITORS
-    rows = conn.execute(
+    query = (
         select(x.c.exhibitor_id, EVENTS.c.payload)
         .join(
             EVENTS,
             and_(EVENTS.c.session_id == x.c.session_id, EVENTS.c.event_id == x.c.first_event_id),
         )
-        .where(x.c.session_id.in_(session_ids), x.c.exhibitor_id.in_(exhibitor_ids))
+        .where(x.c.session_id.in_(session_ids))
     )
-    return {row.exhibitor_id: json.loads(row.payload)["name"] for row in rows}
+    if exhibitor_ids is not None:
+        query = query.where(x.c.exhibitor_id.in_(exhibitor_ids))
+    return {row.exhibitor_id: json.loads(row.payload)["name"] for row in conn.execute(query)}
 
 
 def as_of(conn: Connection, session_id: str) -> datetime | None:

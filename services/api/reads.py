@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -15,6 +15,7 @@ from services.api import freshness, position
 from services.api.admin import get_expo, get_session
 from services.api.deps import ReaderDep, ResourcesDep, Sources, SourcesDep
 from services.api.freshness import Freshness
+from services.api.projections import exhibitor_names
 from services.api.schemas import History, HistoryRow, RevisionsPublic, Totals
 from services.api.standing import Part, expo_parts, session_ids, session_totals
 from shared.figures import Tally
@@ -107,6 +108,23 @@ def expo_history(sources: Sources, expo_id: str) -> History:
         )
     sessions = freshness.combined(r for r in rows if r.kind == "session")
     return History(**sessions.model_dump(), expo_id=expo_id, rows=rows)
+
+
+class Exhibitor(BaseModel):
+    exhibitor_id: str
+    name: str = Field(description="As its counted registration gives it.")
+
+
+@router.get("/v1/sessions/{session_id}/exhibitors", responses=problems(*READ))
+def session_exhibitors(session_id: str, _: ReaderDep, sources: SourcesDep) -> list[Exhibitor]:
+    """The exhibitors registered for the session, by name: what the ceremony page offers
+    as the exhibitor that signs a deal."""
+    get_session(sources.db, session_id)
+    names = exhibitor_names(sources.db.connection(), [session_id])
+    return [
+        Exhibitor(exhibitor_id=key, name=name)
+        for key, name in sorted(names.items(), key=lambda item: (item[1], item[0]))
+    ]
 
 
 class PageConfig(BaseModel):

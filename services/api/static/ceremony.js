@@ -33,6 +33,8 @@ const TEXT = {
     counterparty: "签约方",
     counterparty_country: "签约方国家/地区",
     sector: "行业",
+    exhibitor: "参展企业",
+    no_exhibitor: "（未注明）",
     submit: "登记并确认",
     session_total: "本届签约总计",
     deals_unit: "个项目",
@@ -70,6 +72,8 @@ const TEXT = {
     counterparty: "Counterparty",
     counterparty_country: "Counterparty country",
     sector: "Sector",
+    exhibitor: "Exhibitor",
+    no_exhibitor: "(not given)",
     submit: "Log and confirm",
     session_total: "This edition's deals",
     deals_unit: "deals",
@@ -134,6 +138,7 @@ function dealBody() {
     ["counterparty", "counterparty"],
     ["counterparty_country", "counterparty-country"],
     ["sector", "sector"],
+    ["exhibitor_id", "exhibitor"],
   ]) {
     if (value(id)) body[field] = field === "counterparty_country" ? value(id).toUpperCase() : value(id);
   }
@@ -179,7 +184,7 @@ $("deal-form").addEventListener("submit", async (event) => {
 
 /** Ready for the next deal; kind, currency, the rate of the day and sector stay. */
 function resetForm() {
-  for (const id of ["title", "amount", "counterparty", "counterparty-country"]) {
+  for (const id of ["title", "amount", "counterparty", "counterparty-country", "exhibitor"]) {
     $(id).value = "";
   }
   $("deal-id").value = freshDealId();
@@ -311,6 +316,24 @@ $("void-form").addEventListener("submit", async (event) => {
 // --- start --------------------------------------------------------------------------
 
 $("session").textContent = sessionId;
+
+/** The session's registered exhibitors, to say which one signs (the list may be empty). */
+async function loadExhibitors() {
+  try {
+    const response = await fetchWithin(`/v1/sessions/${encodeURIComponent(sessionId)}/exhibitors`, { cache: "no-store" }, 10);
+    if (!response.ok) return;
+    const select = $("exhibitor");
+    for (const { exhibitor_id: id, name } of await response.json()) {
+      const option = document.createElement("option");
+      option.value = id;
+      option.textContent = `${name} (${id})`;
+      select.append(option);
+    }
+  } catch {
+    // offline: deals are logged without an exhibitor until the page is opened again
+  }
+}
+loadExhibitors();
 $("kind").replaceChildren(
   ...KINDS.map((kind) => {
     const option = document.createElement("option");
