@@ -95,10 +95,14 @@ class Expo:
             "/v1/checkins", {"attendee_id": attendee, "category": category, "country": country}
         )
 
-    def deal(self, amount: str, title: str = "Satellite ground-station line") -> str:
+    def deal(
+        self, amount: str, title: str = "Satellite ground-station line", sector: str | None = None
+    ) -> str:
         """Sign a deal in CNY; returns the stream position of the event."""
         body = {"deal_id": new_id("D"), "title": title, "kind": "contract", "amount": amount}
-        return str(self.post("/v1/deals", body)["position"])
+        return str(
+            self.post("/v1/deals", body | ({"sector": sector} if sector else {}))["position"]
+        )
 
     def settled(self, position: str) -> dict[str, Any]:
         """The totals once the aggregator has folded everything up to `position`."""

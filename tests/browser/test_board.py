@@ -37,8 +37,8 @@ def test_the_board_shows_this_edition_beside_all_editions_in_wan_and_yi(
     expect(figure(page, "current", "deals")).to_have_text("1个")
     expect(figure(page, "cumulative", "deal_value_cny")).to_have_text("4,379.13亿元")
     expect(figure(page, "cumulative", "deals")).to_have_text("2,108个")
-    expect(figure(page, "cumulative", "attendees")).to_have_text("196万人")
-    expect(figure(page, "cumulative", "professional_attendees")).to_have_text("27万人")
+    expect(figure(page, "cumulative", "attendees")).to_have_text("196.00万人")
+    expect(figure(page, "cumulative", "professional_attendees")).to_have_text("27.00万人")
     expect(figure(page, "cumulative", "countries")).to_have_text("≥56个")
     expect(page.locator('[data-column="cumulative"] [data-figure="countries"] dt')).to_contain_text(
         "下限"
@@ -206,3 +206,22 @@ def test_a_board_warns_while_its_figures_lag_behind_a_stalled_aggregator(
     expect(figure(page, "current", "attendees")).to_have_text("1", timeout=10_000)
     expect(behind).to_be_hidden()
     expect(page.locator("#updated-text")).to_have_text(re.compile(r"^updated [01] s ago$"))
+
+
+def test_the_leaderboard_shows_top_sectors_by_value_then_top_countries_in_turn(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    expo.checkin("A-1", country="DE")
+    expo.checkin("A-2", country="DE")
+    expo.checkin("A-3", country="JP")
+    expo.deal("1850000000.00", sector="低空经济")
+    expo.settled(expo.deal("520000000.00", sector="人工智能"))
+    open_board(page, services, expo, "?leaders=2")
+
+    leaders = page.locator("#leaders")
+    expect(leaders).to_have_attribute("data-by", "sector")
+    expect(page.locator("#leaders-list li")).to_have_text(
+        ["1. 低空经济18.50亿元", "2. 人工智能5.20亿元"]
+    )
+    expect(leaders).to_have_attribute("data-by", "country", timeout=5000)
+    expect(page.locator("#leaders-list li").first).to_have_text("1. 德国2人")

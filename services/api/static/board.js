@@ -20,6 +20,9 @@ const TEXT = {
     lower_bound: "（下限）",
     no_session: "尚无进行中的一届",
     unknown: "找不到这个展会",
+    top_sectors: "本届签约领域 · 按金额",
+    top_countries: "本届观众来源 · 按人数",
+    people: "人",
   },
   en: {
     page_title: "Expo figures",
@@ -36,6 +39,9 @@ const TEXT = {
     lower_bound: "(lower bound)",
     no_session: "No edition open yet",
     unknown: "Unknown expo",
+    top_sectors: "This edition's deals by sector · by value",
+    top_countries: "This edition's attendees by country or region",
+    people: "",
   },
 };
 
@@ -429,5 +435,74 @@ function tick() {
 }
 
 poll();
+// --- the leaderboard: this edition's top sectors by value, then top countries by attendees,
+// in turn below the figures ----------------------------------------------------------------
+
+const LEADER_SECONDS = numberParam("leaders", 12, 1);
+const regions = (() => {
+  try {
+    return new Intl.DisplayNames([lang === "en" ? "en" : "zh-CN"], { type: "region" });
+  } catch {
+    return null;
+  }
+})();
+const LEADERS = [
+  {
+    by: "sector",
+    title: () => T.top_sectors,
+    name: (row) => row.key,
+    value: (row) => joined(formatMoney(fenOf(row.deal_value_cny), lang)),
+  },
+  {
+    by: "country",
+    title: () => T.top_countries,
+    name: (row) => regions?.of(row.key) ?? row.key,
+    value: (row) => joined(formatCount(row.attendees, lang)) + T.people,
+  },
+];
+let leaderTurn = 0;
+
+async function rotateLeaders() {
+  const panel = document.getElementById("leaders");
+  if (!state.sessionId) {
+    panel.hidden = true;
+    return;
+  }
+  for (let tried = 0; tried < LEADERS.length; tried += 1) {
+    const board = LEADERS[leaderTurn++ % LEADERS.length];
+    const path = `/v1/sessions/${encodeURIComponent(state.sessionId)}/breakdown?by=${board.by}&limit=5`;
+    let rows = [];
+    try {
+      const response = await fetchWithin(path, { cache: "no-store" }, 10);
+      rows = response.ok ? (await response.json()).rows.filter((row) => row.part === "key") : [];
+    } catch {
+      rows = [];
+    }
+    if (rows.length) {
+      document.getElementById("leaders-title").textContent = board.title();
+      document.getElementById("leaders-list").replaceChildren(
+        ...rows.map((row) => {
+          const item = document.createElement("li");
+          item.dataset.key = row.key;
+          const name = document.createElement("span");
+          name.className = "leader-name";
+          name.textContent = board.name(row);
+          const value = document.createElement("span");
+          value.className = "leader-value";
+          value.textContent = board.value(row);
+          item.append(name, value);
+          return item;
+        }),
+      );
+      panel.dataset.by = board.by;
+      panel.hidden = false;
+      return;
+    }
+  }
+  panel.hidden = true;
+}
+
+setTimeout(rotateLeaders, 1000);
+setInterval(rotateLeaders, LEADER_SECONDS * 1000);
 setInterval(poll, refresh * 1000);
 setInterval(tick, 1000);

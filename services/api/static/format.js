@@ -1,7 +1,9 @@
-// Figures as people read them: 万 and 亿 in Chinese, m and bn in English.
+// Figures as people read them: 万, 亿 and 万亿 in Chinese, m, bn and tn in English.
 // Money arrives as a decimal string ("92913000000.00") and is formatted exactly, in fen
-// (BigInt); counts are integers. Each function returns {number, unit} so that the page
-// can set the unit in a smaller size.
+// (BigInt); counts are integers. A scaled figure always has two decimals, so that figures
+// side by side in a panel read alike, and is rounded DOWN: a screen never shows more than
+// was counted (99,999,999.99 yuan is 9,999.99万元, not 1.00亿元). Each function returns
+// {number, unit} so that the page can set the unit in a smaller size.
 
 const FEN_PER_YUAN = 100n;
 
@@ -18,9 +20,9 @@ function group(integer) {
   return String(integer).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
-/** value / divisor in hundredths, rounded half up (value and divisor are BigInt, >= 0). */
+/** value / divisor in hundredths, rounded down (value and divisor are BigInt, >= 0). */
 function hundredths(value, divisor) {
-  return (value * 100n * 2n + divisor) / (divisor * 2n);
+  return (value * 100n) / divisor;
 }
 
 function decimal2(hundred, trim) {
@@ -29,16 +31,14 @@ function decimal2(hundred, trim) {
 }
 
 /**
- * A scaled figure in the largest tier it reaches: 99,999,999.99 yuan rounds up to 1.00亿元,
- * but below the smallest tier's unit the figure stays in plain digits (9,999元).
+ * A scaled figure in the largest tier it reaches (9,999.99万元 until it is a whole 亿);
+ * below the smallest tier's unit the figure stays in plain digits (9,999元).
  * tiers: [[divisor (BigInt, in the value's own units), unit], ...] from large to small.
  */
 function scaled(value, tiers, fallback, trim) {
-  for (const [index, [divisor, unit]] of tiers.entries()) {
-    const hundred = hundredths(value, divisor);
-    const smallest = index === tiers.length - 1;
-    if (hundred >= 100n && (!smallest || value >= divisor)) {
-      return { number: decimal2(hundred, trim), unit };
+  for (const [divisor, unit] of tiers) {
+    if (value >= divisor) {
+      return { number: decimal2(hundredths(value, divisor), trim), unit };
     }
   }
   return fallback();
@@ -47,10 +47,12 @@ function scaled(value, tiers, fallback, trim) {
 /** Each language's words for large numbers, from large to small: [size, word]. */
 const COUNT_TIERS = {
   zh: [
+    [10n ** 12n, "万亿"],
     [10n ** 8n, "亿"],
     [10n ** 4n, "万"],
   ],
   en: [
+    [10n ** 12n, " tn"],
     [10n ** 9n, " bn"],
     [10n ** 6n, " m"],
   ],
@@ -71,18 +73,16 @@ const MONEY_TIERS = Object.fromEntries(
 export function formatMoney(fen, lang, trim = false) {
   const value = fen < 0n ? 0n : fen;
   return scaled(value, MONEY_TIERS[lang], () => ({
-    number: group(hundredths(value, 100n) / 100n),
+    number: group(value / FEN_PER_YUAN),
     unit: YUAN[lang],
   }), trim);
 }
 
-/** Counts: zh "196万" (from 10,000), en "1.96 m" (from 1,000,000); below, grouped digits. */
-export function formatCount(count, lang) {
-  const value = BigInt(Math.max(0, Math.round(Number(count))));
-  if (value < (lang === "zh" ? 10_000n : 1_000_000n)) {
-    return { number: group(value), unit: "" };
-  }
-  return scaled(value, COUNT_TIERS[lang], () => ({ number: group(value), unit: "" }), true);
+/** Counts: zh "196.00万" (from 10,000), en "1.96 m" (from 1,000,000); below, grouped
+    digits. `trim` drops zero decimals ("196万"), for a figure in a sentence. */
+export function formatCount(count, lang, trim = false) {
+  const value = BigInt(Math.max(0, Math.floor(Number(count))));
+  return scaled(value, COUNT_TIERS[lang], () => ({ number: group(value), unit: "" }), trim);
 }
 
 /** Exact yuan with the currency sign, for places where the full figure belongs. */

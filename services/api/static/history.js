@@ -82,7 +82,7 @@ async function get(path) {
 
 const label = (figure) => figure[lang];
 const money = (value) => joined(formatMoney(fenOf(value), lang, true));
-const count = (value) => joined(formatCount(value, lang));
+const count = (value) => joined(formatCount(value, lang, true));
 
 /** The exact figure, as a press text needs it. */
 function exact(key, figures) {
