@@ -6,7 +6,8 @@ Modes:
   With `"visible": true`, then poll the totals until all of it is visible (end to end).
 - `fresh`: offer a fixed rate on a schedule while polling the totals; for each batch, the
   time from its answer to the first poll showing its position.
-- `latency`: sequential totals reads of some sessions, interleaved; p50/p99 each.
+- `latency`: sequential reads of some sessions, interleaved (their totals, or the `path`
+  given, `{session}` in it); p50/p99 each.
 """
 
 import asyncio
@@ -127,14 +128,15 @@ async def batch(spec: dict[str, Any]) -> dict[str, Any]:
 
 async def latency(spec: dict[str, Any]) -> dict[str, Any]:
     times: dict[str, list[float]] = {s: [] for s in spec["sessions"]}
+    path = spec.get("path", "/v1/sessions/{session}/totals")
     async with aiohttp.ClientSession() as http:
         for n in range(spec["requests"] + spec.get("warmup", 20)):
             for session, taken in times.items():
                 started = time.perf_counter()
-                async with http.get(f"{spec['api']}/v1/sessions/{session}/totals") as answer:
+                async with http.get(spec["api"] + path.format(session=session)) as answer:
                     await answer.read()
                     if answer.status != 200:
-                        msg = f"totals of {session} answered {answer.status}"
+                        msg = f"{path} of {session} answered {answer.status}"
                         raise RuntimeError(msg)
                 if n >= spec.get("warmup", 20):
                     taken.append((time.perf_counter() - started) * 1000)

@@ -193,8 +193,12 @@ def display(stack: Stack, made: Expos, plan: Plan) -> Result:
     }
 
 
+BREAKDOWN_READ = "/v1/sessions/{session}/breakdown?by=sector&limit=5"
+
+
 def read_cost(stack: Stack, made: Expos, plan: Plan) -> Result:
-    """Seed a small and a large session (made once per bench), then read both totals."""
+    """Seed a small and a large session (made once per bench), then read both totals, and
+    both breakdowns by sector."""
     small = seed.prepare(made.small, plan.events_small, 11)
     large = seed.prepare(made.large, plan.events_large, 12)
     stored = seed.store(stack.database_url, small) + seed.store(stack.database_url, large)
@@ -204,7 +208,12 @@ def read_cost(stack: Stack, made: Expos, plan: Plan) -> Result:
         "requests": plan.totals_reads,
     }
     result = run_load("latency", spec)
+    by_sector = run_load("latency", {**spec, "path": BREAKDOWN_READ})
     return {
+        "breakdown.small.p50_ms": by_sector[made.small]["p50_ms"],
+        "breakdown.small.p99_ms": by_sector[made.small]["p99_ms"],
+        "breakdown.large.p50_ms": by_sector[made.large]["p50_ms"],
+        "breakdown.large.p99_ms": by_sector[made.large]["p99_ms"],
         "totals.small.events": plan.events_small,
         "totals.small.p50_ms": result[made.small]["p50_ms"],
         "totals.small.p99_ms": result[made.small]["p99_ms"],

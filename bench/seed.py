@@ -62,6 +62,7 @@ class _Part:
     records: Records
     country_refs: dict[str, int]
     totals: Totals
+    rows: dict[tuple[str, str], dict[str, int]]  # the breakdown rows of the part
 
 
 def _text(value: Any) -> Any:
@@ -92,9 +93,17 @@ def prepare(session_id: str, count: int, seed_value: int) -> Seed:
         for table, (columns, rows) in part.records.items():
             made.records.setdefault(table, (columns, []))[1].extend(rows)
     refs: dict[str, int] = {}
+    keyed: dict[tuple[str, str], dict[str, int]] = {}
     for part in parts:
         for country, n in part.country_refs.items():
             refs[country] = refs.get(country, 0) + n
+        for row, counts in part.rows.items():  # one key may count records of both parts
+            kept = keyed.setdefault(row, dict.fromkeys(counts, 0))
+            for counter, n in counts.items():
+                kept[counter] += n
+    made.records[tables.BREAKDOWN_ROWS.name] = _rows(
+        [records.breakdown_row(session_id, *row, counts) for row, counts in keyed.items()]
+    )
     totals = _add([part.totals for part in parts], refs)
     made.records[tables.COUNTRIES.name] = _rows(
         [records.country_row(session_id, k, n) for k, n in refs.items()]
@@ -136,7 +145,7 @@ def _prepare_part(job: tuple[str, int, int, int]) -> _Part:
             [records.exhibitor_row(session_id, k, x) for k, x in state.exhibitors.items()]
         ),
     }
-    return _Part(rows, projected, state.country_refs, state.totals)
+    return _Part(rows, projected, state.country_refs, state.totals, state.rows)
 
 
 def _add(parts: Sequence[Totals], refs: dict[str, int]) -> Totals:

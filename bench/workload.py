@@ -29,6 +29,16 @@ CATEGORIES = (
 )
 COUNTRIES = (*(["CN"] * 8), "HK", "MO", "TW", "US", "DE", "JP", "KR", "FR", "GB", "SG", "RU")
 COUNTRIES += ("IN", "BR", "IT", "AU", "TH", "MY", "VN", "PK", "AE", "ZA", "NL", "CH", "SE")
+SECTORS = (
+    "artificial intelligence",
+    "low-altitude economy",
+    "electronic information",
+    "advanced manufacturing",
+    "new materials",
+    "biomedicine",
+    "new energy",
+    "aerospace",
+)
 KINDS = ("contract", "agreement", "intent")
 MODELS: dict[str, type[AttendeeCheckedIn | DealVoided | ExhibitorRegistered]] = {
     "attendee.checked_in": AttendeeCheckedIn,
@@ -97,6 +107,9 @@ class Workload:
         }
         if self.rng.random() < 0.5:
             item["counterparty_country"] = self.rng.choice(COUNTRIES)
+        item["sector"] = SECTORS[int(self.rng.random() * len(SECTORS))]
+        if self.exhibitors and self.rng.random() < 0.5:
+            item["exhibitor_id"] = f"X{int(self.rng.random() * self.exhibitors) + 1:06d}"
         return item
 
     def item(self, session_id: str) -> dict[str, Any]:
