@@ -336,6 +336,28 @@ def test_a_version_1_checkin_reads_back_as_the_same_entry_in_version_2() -> None
     assert encode_event(decode_event(as_version_1(entry))) == encode_event(entry)
 
 
+def test_a_deal_stored_before_version_3_reads_as_the_same_deal_naming_no_exhibitor() -> None:
+    deal = signed(1, "deal-1", amount="13550000000.00", counterparty_country="DE", sector="AI")
+    raw = wire(deal)
+    assert (raw["schema_version"], raw["exhibitor_id"]) == (3, None)
+    del raw["exhibitor_id"]
+    raw["schema_version"] = 1
+
+    old = decode(raw)
+
+    assert old == deal
+    assert isinstance(old, DealSigned)
+    assert old.content() == deal.content()  # a re-signing of it is no conflict
+    named = signed(2, "deal-1", amount="13550000000.00", counterparty_country="DE", sector="AI")
+    with_exhibitor = named.model_copy(update={"exhibitor_id": "X1"})
+    assert with_exhibitor.content() != deal.content()
+
+
+def test_a_version_1_deal_that_names_an_exhibitor_is_refused() -> None:
+    raw = wire(signed(1, "deal-1")) | {"schema_version": 1, "exhibitor_id": "X1"}
+    assert rejection(raw) == {"literal_error"}
+
+
 def test_a_checkin_without_direction_is_an_entry() -> None:
     raw = wire(checkin(1, "att-1"))
     del raw["direction"]
