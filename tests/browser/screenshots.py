@@ -1,5 +1,5 @@
 """`make screenshots`: the board at three screen sizes (and in English), the desk page, the
-ceremony page and an expo's history page, as PNG files in screenshots/, from the three
+ceremony page, an expo's history page and a session's fact sheet (and its PDF), as PNG files in screenshots/, from the three
 services running with a day's data (and, for the history, two editions hour by hour).
 
 Run with `python -m tests.browser.screenshots [folder]`.
@@ -35,9 +35,9 @@ def migrated(directory: Path) -> str:
 def seeded(stack: Services) -> Expo:
     expo = open_expo(stack.client("api"), stack.client("ingest"))
     busy_day(expo, attendees=2400)
-    for amount in ("35600000000.00", "42313000000.00"):
-        expo.deal(amount)
-    expo.settled(expo.deal("15000000000.00"))
+    for amount, sector in (("35600000000.00", "电子信息"), ("42313000000.00", "低空经济")):
+        expo.deal(amount, sector=sector)
+    expo.settled(expo.deal("15000000000.00", sector="人工智能"))
     return expo
 
 
@@ -47,6 +47,7 @@ def shoot(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
         page.goto(f"{base}/display/{expo.expo_id}{lang}")
         expect(page.locator("body")).to_have_attribute("data-state", "live")
         page.wait_for_timeout(1500)  # the count-up animation settles
+        expect(page.locator("#leaders")).to_be_visible()
         write(page, folder / name)
         page.close()
     page = browser.new_page(viewport={"width": 1366, "height": 768})
@@ -76,6 +77,21 @@ def shoot(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
     page.fill("#amount", "1850000000.00")
     write(page, folder / "ceremony-1366x768.png")
     page.close()
+    shoot_factsheet(browser, base, expo, folder)
+
+
+def shoot_factsheet(browser: Browser, base: str, expo: Expo, folder: Path) -> None:
+    """The fact sheet as on screen (A4 width at 96 dpi) and as printed to PDF."""
+    for lang in ("", "?lang=en"):
+        page = browser.new_page(viewport={"width": 900, "height": 1273})
+        page.goto(f"{base}/factsheet/{expo.session_id}{lang}")
+        expect(page.locator("body")).to_have_attribute("data-state", "ready")
+        suffix = "-en" if lang else ""
+        write(page, folder / f"factsheet{suffix}.png")
+        page.emulate_media(media="print")
+        page.pdf(path=folder / f"factsheet{suffix}.pdf", format="A4", prefer_css_page_size=True)
+        print(f"wrote {folder / f'factsheet{suffix}.pdf'}")
+        page.close()
 
 
 def shoot_history(browser: Browser, base: str, history: Editions, folder: Path) -> None:
