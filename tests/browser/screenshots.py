@@ -1,6 +1,7 @@
 """`make screenshots`: the board at three screen sizes (and in English), the desk page, the
-ceremony page, an expo's history page and a session's fact sheet (and its PDF), as PNG files in screenshots/, from the three
-services running with a day's data (and, for the history, two editions hour by hour).
+ceremony page, an expo's history page and a session's fact sheet (and its PDF), as PNG
+files in screenshots/, from the three services running with a day's data (and, for the
+history, two editions hour by hour).
 
 Run with `python -m tests.browser.screenshots [folder]`.
 """
