@@ -54,6 +54,13 @@ def test_sums_of_money_stay_exact_to_the_fen_past_the_range_of_integers(stack: S
     expected = "99900000000000001.23"
     assert stack.totals(session)["current"]["deal_value_cny"] == expected
 
+    kinds = stack.api.get(f"/v1/sessions/{session}/breakdown?by=kind").json()
+    assert [(r["key"], r["deal_value_cny"]) for r in kinds["rows"]] == [
+        ("contract", "99900000000000000.00"),  # a breakdown's row is as exact as the total
+        ("intent", "1.23"),
+    ]
+    assert kinds["total"]["deal_value_cny"] == expected
+
     assert rebuild(stack.engine, [session]) == {session: 1001}
     assert stack.totals(session)["current"]["deal_value_cny"] == expected
     assert check(stack.engine, [session]) == []
