@@ -74,7 +74,8 @@ def countries(n: int, is_exact: bool, lang: Lang) -> str:
     """`56个国家和地区`; a lower bound `至少56个国家和地区` / `at least 56 ...`."""
     if lang is Lang.ZH:
         return f"{'' if is_exact else '至少'}{count(n, lang)}个国家和地区"
-    return f"{'' if is_exact else 'at least '}{count(n, lang)} countries and regions"
+    what = "country or region" if n == 1 else "countries and regions"
+    return f"{'' if is_exact else 'at least '}{count(n, lang)} {what}"
 
 
 def press(figure: Figure, value: object, lang: Lang, countries_exact: bool = True) -> str:

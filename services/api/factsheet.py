@@ -45,6 +45,7 @@ class FactLine(BaseModel):
 class TopRow(BaseModel):
     key: str | None = Field(description="The sector or country code; null for the rest.")
     label: str | None = None
+    part: breakdown.Part = Field(description="As in a breakdown: key, not_given, other.")
     quote: Quote
 
 
@@ -121,7 +122,12 @@ def fact_sheet(
 
 def _top(answer: breakdown.Breakdown, measure: str, lang: Lang) -> list[TopRow]:
     return [
-        TopRow(key=row.key, label=row.label, quote=_quote(measure, getattr(row, measure), lang))
+        TopRow(
+            key=row.key,
+            label=row.label,
+            part=row.part,
+            quote=_quote(measure, getattr(row, measure), lang),
+        )
         for row in answer.rows
     ]
 

@@ -54,6 +54,7 @@ def test_a_lower_bound_of_countries_says_at_least() -> None:
     assert press.countries(56, False, ZH) == "至少56个国家和地区"
     assert press.countries(56, False, EN) == "at least 56 countries and regions"
     assert press.countries(56, True, ZH) == "56个国家和地区"
+    assert press.countries(1, True, EN) == "1 country or region"
 
 
 def test_the_exact_form_keeps_every_fen_and_every_person() -> None:

@@ -69,8 +69,8 @@ function topList(node, rows, name) {
   node.replaceChildren(
     ...rows.map((row) => {
       const li = document.createElement("li");
-      const what = row.key === null ? text.other : row.label || name(row.key);
-      li.textContent = `${what || text.not_given} · ${row.quote.press} (${row.quote.exact})`;
+      const what = { other: text.other, not_given: text.not_given }[row.part] ?? (row.label || name(row.key));
+      li.textContent = `${what} · ${row.quote.press} (${row.quote.exact})`;
       return li;
     }),
   );
