@@ -76,3 +76,34 @@ def test_a_refused_deal_shows_why_and_changes_nothing(
     page.click("#submit")
     expect(page.locator("#form-message")).to_contain_text("at most two decimals")
     assert expo.current("deals") == 0
+
+
+def test_the_exhibitor_that_signs_is_picked_from_those_registered_and_counts_in_its_row(
+    page: Page, services: Services, expo: Expo
+) -> None:
+    for exhibitor_id, name in (
+        ("E-0042", "Mianyang Optics Co."),
+        ("E-0007", "Sichuan Drone Works"),
+    ):
+        expo.post(
+            "/v1/exhibitors",
+            {"exhibitor_id": exhibitor_id, "name": name, "country": "CN", "projects_on_display": 3},
+        )
+    expo.wait_for("exhibitors", 2)
+    page.goto(f"{services.url('api')}/ceremony/{expo.session_id}")
+    page.fill("#setup-token", expo.token("ceremony"))
+    page.click("#setup-save")
+    options = page.locator("#exhibitor option")
+    expect(options).to_have_text(  # by name, after "not given"
+        ["（未注明）", "Mianyang Optics Co. (E-0042)", "Sichuan Drone Works (E-0007)"]
+    )
+
+    page.select_option("#exhibitor", "E-0007")
+    log_deal(page, "Survey drones", "52000000.00")
+    expect(page.locator("#total")).to_have_attribute("data-state", "confirmed")
+    expect(page.locator("#exhibitor")).to_have_value("")  # the next deal starts without one
+
+    rows = expo.api.get(f"/v1/sessions/{expo.session_id}/breakdown?by=exhibitor").json()["rows"]
+    assert [(r["key"], r["label"], r["deal_value_cny"]) for r in rows] == [
+        ("E-0007", "Sichuan Drone Works", "52000000.00")
+    ]
