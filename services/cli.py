@@ -1,6 +1,7 @@
 """`expo`: one command for running, migrating, rebuilding and issuing tokens."""
 
 import argparse
+import gc
 import importlib
 import logging
 import sys
@@ -38,6 +39,8 @@ def serve(name: str, settings: Settings) -> None:
     target, port_setting = SERVICES[name]
     module, _, factory = target.partition(":")
     create_app = getattr(importlib.import_module(module), factory)
+    gc.collect()
+    gc.freeze()  # what the imports made lives as long as the process: never scanned again
     uvicorn.run(
         partial(create_app, settings),
         factory=True,

@@ -71,13 +71,33 @@ def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     )
 
 
+def add_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL only: insert rows, or add their non-key columns to those of rows whose
+    key exists already; one statement whatever the number of rows."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    conn.exec_driver_sql(
+        _unnest_upsert(conn.dialect, table, tuple(columns), add=True),
+        tuple([row[name] for row in rows] for name in columns),
+    )
+
+
 @cache
-def _unnest_upsert(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
-    """The statement's text, made once per table and set of columns."""
+def _unnest_upsert(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], add: bool = False
+) -> str:
+    """The statement's text, made once per table and set of columns: a row whose key exists
+    already takes the new values, or (`add`) the sums of its own and the new ones."""
     keys = [c.name for c in table.primary_key.columns]
     names = ", ".join(f'"{name}"' for name in columns)
     arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    kept = f'"{table.name}".' if add else ""
+    updates = ", ".join(
+        f'"{c}" = {kept}"{c}" + excluded."{c}"' if add else f'"{c}" = excluded."{c}"'
+        for c in columns
+        if c not in keys
+    )
     return (  # names and types from the table's metadata; values go as parameters
         f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays}) '  # noqa: S608
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"

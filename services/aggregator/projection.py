@@ -25,7 +25,7 @@ from services.aggregator.records import (
     exhibitor_of,
     exhibitor_row,
 )
-from shared.bulk import among, upsert_rows
+from shared.bulk import add_rows, among, upsert_rows
 from shared.fold import DEAL_VALUE, LATE_AFTER, Keys, apply
 from shared.fold import keys_of as fold_keys
 from shared.fold_state import Change, Conflict, Counts, Folding, Row, State, Totals
@@ -206,17 +206,30 @@ def _save(
     upsert_rows(conn, EXHIBITORS, [exhibitor_row(session_id, k, x) for k, x in exhibitors])
     refs = batch.country_refs.items()
     upsert_rows(conn, COUNTRIES, [country_row(session_id, k, n) for k, n in refs])
-    moved = _moved_rows(conn, session_id, batch.rows)
-    upsert_rows(conn, BREAKDOWN_ROWS, [breakdown_row(session_id, *r, c) for r, c in moved])
+    _move_rows(conn, session_id, batch.rows)
+
+
+def _move_rows(conn: Connection, session_id: str, deltas: dict[Row, Counts]) -> None:
+    """Move the breakdown rows by the batch's deltas: added in SQL on PostgreSQL (NUMERIC
+    adds exactly), read and written whole on SQLite, whose integers stop at 2**63 fen (the
+    session is locked, so nothing moves them in between)."""
+    if not deltas:
+        return
+    if conn.dialect.name == "postgresql":
+        moved = [
+            breakdown_row(session_id, *row, {c: n.get(c, 0) for c in KEYED_COUNTERS})
+            for row, n in deltas.items()
+        ]
+        add_rows(conn, BREAKDOWN_ROWS, moved)
+        return
+    rows = [breakdown_row(session_id, *r, c) for r, c in _moved_rows(conn, session_id, deltas)]
+    upsert_rows(conn, BREAKDOWN_ROWS, rows)
 
 
 def _moved_rows(
     conn: Connection, session_id: str, deltas: dict[Row, Counts]
 ) -> list[tuple[Row, Counts]]:
-    """The breakdown rows the batch moved, each as it now is. Written whole, not added in
-    SQL (the session is locked): SQLite cannot add money past 2**63 fen."""
-    if not deltas:
-        return []
+    """The breakdown rows the batch moved, each as it now is."""
     table = BREAKDOWN_ROWS
     found = conn.execute(
         select(table).where(
