@@ -122,6 +122,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "key": ("键", "Key"),
     "part": ("行", "Row"),
     "cumulative": ("历届累计", "cumulative"),
+    "countries_exact": ("国家和地区为确数", "Countries exact"),
 }
 
 

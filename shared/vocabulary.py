@@ -256,19 +256,25 @@ def compact() -> tuple[Figure, ...]:
     return tuple(f for f in FIGURES if f.kind is not Kind.BREAKDOWN)
 
 
-def export_columns() -> tuple[str, ...]:
-    """The figure columns of an export: a breakdown spreads over one column per member,
-    named after the figure's subject (`attendees_general`, `deals_contract`)."""
-    columns: list[str] = []
+def export_parts() -> tuple[tuple[str, Figure, str], ...]:
+    """The figure columns of an export, each as (column, the figure it is headed by, its
+    member or ""): a breakdown spreads over one column per member, named and headed after
+    its total (`attendees_general`, `deals_contract`)."""
+    totals = {f.of: f for f in of_kind(Kind.TOTAL)}
+    parts: list[tuple[str, Figure, str]] = []
     for figure in FIGURES:
         if not figure.exported:
             continue
         if figure.kind is Kind.BREAKDOWN:
-            subject = figure.name.split("_by_")[0]
-            columns += [f"{subject}_{member}" for member in figure.counters]
+            total = totals[figure.name]
+            parts += [(f"{total.name}_{m}", total, m) for m in figure.counters]
         else:
-            columns.append(figure.name)
-    return tuple(columns)
+            parts.append((figure.name, figure, ""))
+    return tuple(parts)
+
+
+def export_columns() -> tuple[str, ...]:
+    return tuple(column for column, _, _ in export_parts())
 
 
 def history_fields() -> tuple[str, ...]:

@@ -56,6 +56,7 @@ XLSX_BODY = {
 }
 FIGURES = vocabulary.export_columns()
 EDITION = ("kind", "label", "first_ordinal", "last_ordinal", "session_id", "status", "as_of")
+FIGURES_SHEET = {Lang.ZH: "历届数据", Lang.EN: "Figures"}
 FIGURES_HEADER = (*EDITION, *FIGURES, *(f"cumulative_{name}" for name in FIGURES))
 
 
@@ -179,7 +180,7 @@ def expo_xlsx(
     """The same rows as the expo's `export.csv`, for people who sum: money as numbers,
     times as dates, headed in `lang`; then a sheet per breakdown of the expo's sessions."""
     history = expo_history(sources, expo_id)
-    sheets = [Sheet(_sheet_name("figures", lang), _header(lang), [history_page(history)])]
+    sheets = [Sheet(FIGURES_SHEET[lang], _header(lang), [history_page(history)])]
     conn = sources.db.connection()
     for declared in BREAKDOWNS:
         found = breakdown.of_expo(conn, expo_id, declared.by, None, {})
@@ -187,28 +188,20 @@ def expo_xlsx(
     return _whole(workbook_chunks(sheets), XLSX_MEDIA_TYPE, f"{expo_id}-figures.xlsx")
 
 
-def _label(column: str, lang: Lang) -> str:
-    """A figure column's heading: the figure's label, or its breakdown's and member's."""
-    found = vocabulary.BY_NAME.get(column)
-    if found is not None and found.zh:
-        return press.label(found, lang)
-    subject, _, member = column.partition("_")
-    if member and (total := vocabulary.BY_NAME.get(subject)) is not None:
-        return f"{press.label(total, lang)} ({press.word(member, lang)})"
-    return press.word(column, lang)
+def _heading(figure: vocabulary.Figure, member: str, lang: Lang) -> str:
+    """A figure column's heading: the figure's label, and the member's for a breakdown's."""
+    label = press.label(figure, lang) or press.word(figure.name, lang)
+    return f"{label} ({press.word(member, lang)})" if member else label
 
 
 def _header(lang: Lang) -> list[str]:
     cumulative = press.word("cumulative", lang)
+    figures = [_heading(figure, member, lang) for _, figure, member in vocabulary.export_parts()]
     return [
         *(press.word(name, lang) for name in EDITION),
-        *(_label(name, lang) for name in FIGURES),
-        *(f"{_label(name, lang)} ({cumulative})" for name in FIGURES),
+        *figures,
+        *(f"{heading} ({cumulative})" for heading in figures),
     ]
-
-
-def _sheet_name(name: str, lang: Lang) -> str:
-    return {"figures": ("历届数据", "Figures")}[name][lang is Lang.EN]
 
 
 def _breakdown_sheet(
@@ -220,7 +213,7 @@ def _breakdown_sheet(
         press.label(declared, lang),
         press.word("label", lang),
         press.word("part", lang),
-        *(_label(m, lang) for m in measures),
+        *(press.label(vocabulary.BY_NAME[m], lang) for m in measures),
     ]
     rows: Page = [
         [row.key, row.label, row.part.value, *(getattr(row, m) for m in measures)]
