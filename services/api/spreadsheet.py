@@ -73,7 +73,7 @@ def _csv_row(row: Row) -> list[Cell]:
     """`csv_text` of each cell; inline, as it runs for every cell of every row."""
     return [
         v
-        if v.__class__ is int or (v.__class__ is str and v[:1] not in FORMULA_START)
+        if v is None or v.__class__ is int or (v.__class__ is str and v[:1] not in FORMULA_START)
         else csv_text(v)
         for v in row
     ]
