@@ -173,7 +173,28 @@ class Scope:
 def _answer(
     conn: Connection, breakdown: BreakdownDeclared, scope: Scope, limit: int | None
 ) -> Breakdown:
-    session_ids, remainder = scope.session_ids, scope.remainder
+    rows, total = ranked(conn, breakdown, scope.session_ids, limit, scope.remainder)
+    return Breakdown(
+        **scope.fresh.model_dump(),
+        expo_id=scope.expo_id,
+        session_id=scope.session_id,
+        by=breakdown.by,
+        subject=breakdown.subject,
+        rows=rows,
+        total=total,
+        revisions=RevisionsPublic.of(scope.revisions),
+    )
+
+
+def ranked(
+    conn: Connection,
+    breakdown: BreakdownDeclared,
+    session_ids: list[str],
+    limit: int | None,
+    remainder: Counts | None = None,
+) -> tuple[list[Any], DealsRow | PeopleRow]:
+    """The rows of a breakdown over these sessions, largest first, then those that are not
+    one key's; and their total. `remainder` is what baselines add (`unclassified`)."""
     found = breakdown_of(conn, session_ids, breakdown.by)
     keyed = sorted(((k, c) for k, c in found.items() if k != NOT_GIVEN), key=_rank(breakdown))
     shown, tail = (keyed[:limit], keyed[limit:]) if limit is not None else (keyed, [])
@@ -195,16 +216,7 @@ def _answer(
         if c and any(c.values())
     ]
     everything = _added([*found.values(), remainder or {}])
-    return Breakdown(
-        **scope.fresh.model_dump(),
-        expo_id=scope.expo_id,
-        session_id=scope.session_id,
-        by=breakdown.by,
-        subject=breakdown.subject,
-        rows=rows,
-        total=row(key=None, part=Part.TOTAL, **_measures(breakdown, everything)),
-        revisions=RevisionsPublic.of(scope.revisions),
-    )
+    return rows, row(key=None, part=Part.TOTAL, **_measures(breakdown, everything))
 
 
 def _rank(breakdown: BreakdownDeclared) -> Callable[[tuple[str, Counts]], tuple[int, int, str]]:

@@ -18,12 +18,12 @@ from services.api.admin import get_expo, get_session
 from services.api.deps import ReaderDep, SourcesDep
 from services.api.freshness import Backlog, Freshness
 from services.api.schemas import RevisionsPublic
-from services.api.standing import expo_parts, session_totals
+from services.api.standing import Part, expo_parts, totals_among
 from shared import press
 from shared.openapi import READ, problems
 from shared.press import Lang
 from shared.tables import ExpoSession
-from shared.vocabulary import BY_NAME, quoted
+from shared.vocabulary import BREAKDOWN_BY, BY_NAME, quoted
 
 router = APIRouter(tags=["figures"])
 TOP = 5  # rows of each breakdown quoted
@@ -86,7 +86,8 @@ def factsheet(
 def fact_sheet(
     conn: Connection, session: ExpoSession, expo_name: str, lang: Lang, backlog: Backlog | None
 ) -> FactSheet:
-    totals = session_totals(conn, session, backlog)
+    editions = expo_parts(conn, session.expo_id)
+    totals = totals_among(conn, editions, session, backlog)
     parts = {
         "current": dict(totals.current),
         "previous": dict(totals.previous),
@@ -99,8 +100,8 @@ def fact_sheet(
             for part, values in parts.items()
         }
         lines.append(FactLine(name=figure.name, label=press.label(figure, lang), **quotes))
-    sectors = breakdown.of_session(conn, session.id, "sector", TOP, backlog)
-    countries = breakdown.of_session(conn, session.id, "country", TOP, backlog)
+    sectors, _ = breakdown.ranked(conn, BREAKDOWN_BY["sector"], [session.id], TOP)
+    countries, _ = breakdown.ranked(conn, BREAKDOWN_BY["country"], [session.id], TOP)
     return FactSheet(
         **totals.freshness_only().model_dump(),
         expo_id=session.expo_id,
@@ -111,7 +112,7 @@ def fact_sheet(
         status=session.status,
         lang=lang,
         headline=_headline(session.name, parts, lang),
-        comparisons=_comparisons(conn, session, lang),
+        comparisons=_comparisons(editions, session, lang),
         figures=lines,
         top_sectors=_top(sectors, "deal_value_cny", lang),
         top_countries=_top(countries, "attendees", lang),
@@ -120,7 +121,7 @@ def fact_sheet(
     )
 
 
-def _top(answer: breakdown.Breakdown, measure: str, lang: Lang) -> list[TopRow]:
+def _top(rows: list[Any], measure: str, lang: Lang) -> list[TopRow]:
     return [
         TopRow(
             key=row.key,
@@ -128,7 +129,7 @@ def _top(answer: breakdown.Breakdown, measure: str, lang: Lang) -> list[TopRow]:
             part=row.part,
             quote=_quote(measure, getattr(row, measure), lang),
         )
-        for row in answer.rows
+        for row in rows
     ]
 
 
@@ -156,10 +157,9 @@ def _headline(name: str, parts: dict[str, dict[str, Any]], lang: Lang) -> str:
     )
 
 
-def _comparisons(conn: Connection, session: ExpoSession, lang: Lang) -> list[str]:
+def _comparisons(parts: list[Part], session: ExpoSession, lang: Lang) -> list[str]:
     """ "Suzhou alone exceeded Xiamen and Dongguan together", when it did: this session's
     value signed against the sessions before it (baselines are not single editions)."""
-    parts = expo_parts(conn, session.expo_id)
     earlier = [p for p in parts if p.session is not None and p.first_ordinal < session.ordinal]
     value: Decimal = next(p for p in parts if p.id == session.id).tally.values()["deal_value_cny"]
     before = sum((p.tally.values()["deal_value_cny"] for p in earlier), Decimal(0))

@@ -118,7 +118,13 @@ def session_totals(
 ) -> schemas.Totals:
     """This edition's figures, those of every edition before it, and both together;
     `backlog` is the session's, read before the figures (None: Redis was away)."""
-    parts = expo_parts(conn, session.expo_id)
+    return totals_among(conn, expo_parts(conn, session.expo_id), session, backlog)
+
+
+def totals_among(
+    conn: Connection, parts: list[Part], session: ExpoSession, backlog: Backlog | None
+) -> schemas.Totals:
+    """`session_totals`, with the expo's parts read already."""
     current = next(p for p in parts if p.session is not None and p.session.id == session.id)
     previous = total(p.tally for p in parts if p.last_ordinal < session.ordinal)
     return schemas.Totals(
