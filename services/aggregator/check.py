@@ -138,7 +138,7 @@ def _live(conn: Connection, table: str, session_id: str, shadow: Rows) -> Rows:
     columns = list(next(iter(shadow.values()), {}).keys())
     found: Rows = {}
     for values in rows_of(conn, table, session_id, columns):
-        if not any(values[c] for c in COUNTED.get(table, ())) and table in COUNTED:
+        if table in COUNTED and not any(values[c] for c in COUNTED[table]):
             continue  # no longer counting anything: the same as no row
         if table == "session_figures":
             found[session_id,] = values
